@@ -1,0 +1,1 @@
+"""gensynth.cli: the Typer app; nothing but argument handling and printing."""

@@ -1,0 +1,7 @@
+"""`gensynth prototypes`: (being built)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="prototypes commands.", no_args_is_help=True)

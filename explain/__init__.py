@@ -1,0 +1,1 @@
+"""gensynth.explain: explainers, critical factors, impact metrics, the HTML audit report."""

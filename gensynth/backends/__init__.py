@@ -1,0 +1,1 @@
+"""Latency backends: a registry of runtimes, export, parity, and timed measurement."""

@@ -1,0 +1,1 @@
+"""Defect data: synthetic NEU-like generation, real-format loaders, splits and caching."""

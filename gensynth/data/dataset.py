@@ -1,0 +1,83 @@
+"""The in-memory defect data set every consumer (search, training, explain) reads."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+import numpy as np
+
+from gensynth.errors import DataError
+
+__all__ = ["SPLITS", "DefectDataset", "Split"]
+
+Split = Literal["train", "val", "test"]
+SPLITS: tuple[Split, ...] = ("train", "val", "test")
+_SPLIT_CODE = {"train": 0, "val": 1, "test": 2}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class DefectDataset:
+    """Decoded images at one input size, with labels, optional masks and a fixed split.
+
+    - ``images``: uint8 ``(N, H, W)`` grayscale, already resized to the configured size.
+    - ``labels``: int64 ``(N,)`` index into ``class_names`` (for segmentation: the defect type).
+    - ``masks``: uint8 ``(N, H, W)`` with 1 on defect pixels, or None where unknown.
+    - ``split``: int8 ``(N,)`` with 0 train, 1 val, 2 test (seeded, stratified, recorded).
+    - ``fingerprint``: hash of the file list, labels, split and size; goes into studies/models.
+    """
+
+    task: Literal["classify", "segment"]
+    format: str
+    root: str
+    class_names: tuple[str, ...]
+    images: np.ndarray
+    labels: np.ndarray
+    masks: np.ndarray | None
+    split: np.ndarray
+    paths: tuple[str, ...]
+    fingerprint: str
+
+    def __post_init__(self) -> None:
+        n = len(self.images)
+        if len(self.labels) != n or len(self.split) != n or len(self.paths) != n:
+            raise DataError("images, labels, split and paths must have the same length")
+        if self.masks is not None and self.masks.shape != self.images.shape:
+            raise DataError(
+                f"masks must match images, expected {self.images.shape}, got {self.masks.shape}"
+            )
+
+    @property
+    def input_size(self) -> int:
+        return int(self.images.shape[-1])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def indices(self, split: Split) -> np.ndarray:
+        """Sample indices of one split, in stored order."""
+        return np.flatnonzero(self.split == _SPLIT_CODE[split])
+
+    def subset(self, split: Split) -> DefectDataset:
+        """A data set view holding one split only (same fingerprint)."""
+        idx = self.indices(split)
+        return dataclasses.replace(
+            self,
+            images=self.images[idx],
+            labels=self.labels[idx],
+            masks=None if self.masks is None else self.masks[idx],
+            split=self.split[idx],
+            paths=tuple(self.paths[i] for i in idx),
+        )
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """``{class: {split: count}}`` for reporting."""
+        table: dict[str, dict[str, int]] = {}
+        for k, name in enumerate(self.class_names):
+            of_class = self.labels == k
+            table[name] = {s: int(np.sum(of_class & (self.split == c))) for s, c in _SPLIT_CODE.items()}
+        return table

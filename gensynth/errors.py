@@ -1,0 +1,57 @@
+"""The one error hierarchy of gensynth: every failure a user can cause is one of these."""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendUnavailable",
+    "ConfigError",
+    "ConstraintError",
+    "DataError",
+    "GensynthError",
+    "StorageError",
+    "TrialFailed",
+]
+
+
+class GensynthError(Exception):
+    """Base of all errors the CLI turns into one ``Error:`` line.
+
+    ``message`` says what was wrong and what was expected ("expected X, got Y");
+    ``hint`` says what to try next. Exit code 1 unless a subclass says otherwise.
+    """
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+class ConfigError(GensynthError):
+    """Bad flags, bad config or spec files, unknown names: a usage error (exit 2)."""
+
+    exit_code = 2
+
+
+class DataError(GensynthError):
+    """A data set that is missing, malformed, or does not fit the task or model."""
+
+
+class ConstraintError(GensynthError):
+    """An operational limit that cannot be met, or a cost that cannot be counted."""
+
+
+class BackendUnavailable(GensynthError):
+    """A latency backend whose hardware or package is missing on this machine."""
+
+
+class StorageError(GensynthError):
+    """A study storage that cannot be opened or read; messages never hold passwords."""
+
+
+class TrialFailed(GensynthError):
+    """A candidate that could not be evaluated (e.g. diverging loss); the study goes on."""

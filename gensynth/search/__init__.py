@@ -1,0 +1,1 @@
+"""The search: generator, inquisitor, utility and the explore loop."""

@@ -1,0 +1,1 @@
+"""Training recipes, losses, augmentation and metrics shared by the inquisitor and train."""

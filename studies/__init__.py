@@ -1,0 +1,1 @@
+"""gensynth.studies: storage URLs, study metadata, leaderboards, export, sharing, engines."""
