@@ -44,7 +44,9 @@ class TaskChoice(str, enum.Enum):
 DataOpt = Annotated[
     str,
     typer.Option(
-        "--data", help="'synthetic' (built in) or a folder in any supported format.", show_default=True
+        "--data",
+        help="'synthetic' (built in) or a folder in any supported format.",
+        show_default=True,
     ),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="The one seed all randomness flows from.")]

@@ -63,8 +63,17 @@ def _root(
 
 
 def _assemble() -> None:
-    from gensynth.cli import bench, constraints, data, explain, explore, export, prototypes
-    from gensynth.cli import studies, train
+    from gensynth.cli import (
+        bench,
+        constraints,
+        data,
+        explain,
+        explore,
+        export,
+        prototypes,
+        studies,
+        train,
+    )
 
     app.add_typer(data.app, name="data")
     app.add_typer(prototypes.app, name="prototypes")

@@ -20,7 +20,7 @@ import yaml
 from gensynth.errors import ConfigError
 from gensynth.registry import closest
 
-__all__ = ["from_dict", "load_yaml", "to_dict", "dump_yaml"]
+__all__ = ["dump_yaml", "from_dict", "load_yaml", "to_dict"]
 
 T = TypeVar("T")
 
@@ -119,7 +119,9 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
     if origin is dict:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{path}: expected a mapping, got {_show(value)}")
-        return {str(k): _convert(args[1] if args else Any, v, f"{path}.{k}") for k, v in value.items()}
+        return {
+            str(k): _convert(args[1] if args else Any, v, f"{path}.{k}") for k, v in value.items()
+        }
     if dataclasses.is_dataclass(hint):
         return from_dict(hint, value, path)  # type: ignore[arg-type]
     if isinstance(hint, type) and issubclass(hint, enum.Enum):

@@ -79,5 +79,8 @@ class DefectDataset:
         table: dict[str, dict[str, int]] = {}
         for k, name in enumerate(self.class_names):
             of_class = self.labels == k
-            table[name] = {s: int(np.sum(of_class & (self.split == c))) for s, c in _SPLIT_CODE.items()}
+            table[name] = {
+                split: int(np.sum(of_class & (self.split == code)))
+                for split, code in _SPLIT_CODE.items()
+            }
         return table

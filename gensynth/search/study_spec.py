@@ -1,0 +1,260 @@
+"""What one exploration is asked to do: the resolved, typed form of flags and ``--config``.
+
+A config file is flat YAML with the same names as the flags (``flops: 100M``,
+``tolerance: 5%``, ``trials: 12``, ``utility: {alpha: 2}``); flags override the file and
+unknown keys are errors. ``StudySpec.to_dict()`` is stored on the study.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Literal
+
+from gensynth.config import from_dict, load_yaml, to_dict
+from gensynth.constraints.quantities import (
+    format_count,
+    parse_count,
+    parse_duration,
+    parse_fraction,
+    parse_latency_ms,
+    parse_positive_int,
+)
+from gensynth.errors import ConfigError
+from gensynth.search.utility import NetScore
+
+__all__ = ["DEFAULT_PROTOTYPE", "OBJECTIVES", "ExploreOptions", "StudySpec", "resolve_options"]
+
+Task = Literal["classify", "segment"]
+Strategy = Literal["generative", "random", "tpe"]
+DEFAULT_PROTOTYPE = {"classify": "residual", "segment": "residual-unet"}
+#: objective name -> optimisation direction
+OBJECTIVES = {
+    "netscore": "maximize",
+    "accuracy": "maximize",
+    "macs": "minimize",
+    "params": "minimize",
+    "latency": "minimize",
+}
+_PARETO_HINT = "use --objectives netscore, or a Pareto pair like accuracy,macs or accuracy,latency"
+
+
+@dataclasses.dataclass(frozen=True)
+class ExploreOptions:
+    """Raw options as typed on the command line or written in a config file (all optional)."""
+
+    task: Task | None = None
+    data: str | None = None
+    format: str | None = None
+    prototype: str | None = None
+    input_size: int | None = None
+    flops: str | int | None = None
+    tolerance: str | float | None = None
+    params_max: str | int | None = None
+    latency: str | float | None = None
+    backend: str | None = None
+    batch: int | None = None
+    threads: int | None = None
+    objectives: str | list[str] | None = None
+    utility: NetScore | None = None
+    trials: int | None = None
+    timeout: str | int | float | None = None
+    epochs: int | None = None
+    proxy_size: int | None = None
+    final_epochs: int | None = None
+    study: str | None = None
+    storage: str | None = None
+    artifacts: str | None = None
+    engine: Literal["local", "ray"] | None = None
+    workers: int | None = None
+    ray_address: str | None = None
+    strategy: Strategy | None = None
+    seed: int | None = None
+    out: str | None = None
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> ExploreOptions:
+        data = load_yaml(path, what="config file")
+        if data is None:
+            return cls()
+        try:
+            return from_dict(cls, data)
+        except ConfigError as err:
+            raise ConfigError(f"config {str(path)!r}: {err.message}", hint=err.hint) from None
+
+    def merged(self, override: ExploreOptions) -> ExploreOptions:
+        """These options with every value that ``override`` sets taking precedence."""
+        changes = {
+            f.name: getattr(override, f.name)
+            for f in dataclasses.fields(override)
+            if getattr(override, f.name) is not None
+        }
+        return dataclasses.replace(self, **changes)
+
+
+@dataclasses.dataclass(frozen=True)
+class StudySpec:
+    """The resolved exploration: every quantity parsed, every default filled in."""
+
+    task: Task
+    data: str
+    data_format: str | None
+    prototype: str
+    input_size: int | None
+    flops: int | None
+    tolerance: float
+    params_max: int | None
+    latency_ms: float | None
+    backend: str
+    batch: int
+    threads: int | None
+    objectives: tuple[str, ...]
+    utility: NetScore
+    trials: int
+    timeout_s: float | None
+    epochs: int
+    proxy_size: int | None
+    final_epochs: int
+    study_name: str
+    storage: str
+    artifacts: str | None
+    engine: Literal["local", "ray"]
+    workers: int
+    ray_address: str | None
+    strategy: Strategy
+    seed: int
+    out: str
+
+    @property
+    def directions(self) -> list[str]:
+        return [OBJECTIVES[name] for name in self.objectives]
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.objectives) > 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    def identity(self) -> dict[str, Any]:
+        """What must match for a rerun to continue this study (budget and engine may change)."""
+        keys = (
+            "task", "prototype", "input_size", "flops", "tolerance", "params_max", "latency_ms",
+            "backend", "batch", "objectives", "utility", "epochs", "proxy_size", "strategy",
+        )  # fmt: skip
+        return {key: to_dict(getattr(self, key)) for key in keys}
+
+    def describe_limits(self) -> str:
+        parts = []
+        if self.flops is not None:
+            parts.append(f"MACs {format_count(self.flops)} ± {self.tolerance:.0%}")
+        if self.params_max is not None:
+            parts.append(f"params ≤ {format_count(self.params_max)}")
+        if self.latency_ms is not None:
+            parts.append(f"latency ≤ {self.latency_ms:g} ms ({self.backend}, batch {self.batch})")
+        return ", ".join(parts) or "none"
+
+
+def _objectives(raw: str | list[str] | None, latency_ms: float | None) -> tuple[str, ...]:
+    if raw is None:
+        return ("netscore",)
+    names = [n.strip() for n in (raw.split(",") if isinstance(raw, str) else raw) if n.strip()]
+    unknown = [n for n in names if n not in OBJECTIVES]
+    if unknown or not names:
+        raise ConfigError(
+            f"--objectives: unknown objective {unknown[0] if unknown else raw!r}; "
+            f"expected from {', '.join(OBJECTIVES)}",
+            hint=_PARETO_HINT,
+        )
+    if len(names) > 1 and "netscore" in names:
+        raise ConfigError("--objectives: netscore is already a trade-off", hint=_PARETO_HINT)
+    if "latency" in names and latency_ms is None:
+        raise ConfigError(
+            "--objectives latency needs a backend to measure on",
+            hint="add --latency BUDGET --backend onnxruntime-cpu (a generous budget is fine)",
+        )
+    return tuple(dict.fromkeys(names))
+
+
+def _positive(value: int | None, default: int, what: str) -> int:
+    return default if value is None else parse_positive_int(value, what=what)
+
+
+def _optional_positive(value: int | None, what: str) -> int | None:
+    return None if value is None else parse_positive_int(value, what=what)
+
+
+def _optional_count(value: str | int | None, what: str) -> int | None:
+    return None if value is None else parse_count(value, what=what)
+
+
+def resolve_options(opts: ExploreOptions) -> StudySpec:
+    """Parse and check every option; fill defaults; one ConfigError per problem."""
+    task: Task = opts.task or "classify"
+    prototype = opts.prototype or DEFAULT_PROTOTYPE[task]
+    latency_ms = None if opts.latency is None else parse_latency_ms(opts.latency)
+    if latency_ms is None and opts.backend is not None and opts.objectives is None:
+        raise ConfigError(
+            "--backend without --latency has nothing to check",
+            hint="add a budget, e.g. --latency 2ms --backend " + opts.backend,
+        )
+    flops = None if opts.flops is None else parse_count(opts.flops, what="--flops")
+    if flops is None and latency_ms is None:
+        flops = 100_000_000 if opts.params_max is None else None
+    storage = opts.storage or "sqlite:///gensynth.db"
+    study_name = opts.study or _default_study_name(task, flops, latency_ms)
+    return StudySpec(
+        task=task,
+        data=opts.data or "synthetic",
+        data_format=opts.format,
+        prototype=prototype,
+        input_size=_optional_positive(opts.input_size, "--input-size"),
+        flops=flops,
+        tolerance=0.05 if opts.tolerance is None else parse_fraction(opts.tolerance),
+        params_max=_optional_count(opts.params_max, "--params-max"),
+        latency_ms=latency_ms,
+        backend=opts.backend or "onnxruntime-cpu",
+        batch=_positive(opts.batch, 1, "--batch"),
+        threads=_optional_positive(opts.threads, "--threads"),
+        objectives=_objectives(opts.objectives, latency_ms),
+        utility=opts.utility or NetScore(),
+        trials=_positive(opts.trials, 12, "--trials"),
+        timeout_s=_timeout(opts.timeout),
+        epochs=_positive(opts.epochs, 3, "--epochs"),
+        proxy_size=_optional_positive(opts.proxy_size, "--proxy-size"),
+        final_epochs=_final_epochs(opts.final_epochs),
+        study_name=study_name,
+        storage=storage,
+        artifacts=opts.artifacts,
+        engine=opts.engine or "local",
+        workers=_positive(opts.workers, 1, "--workers"),
+        ray_address=opts.ray_address,
+        strategy=opts.strategy or "generative",
+        seed=0 if opts.seed is None else opts.seed,
+        out=opts.out or "gensynth-out",
+    )  # fmt: skip
+
+
+def _timeout(raw: str | int | float | None) -> float | None:
+    if raw is None:
+        return 30 * 60.0
+    if str(raw).strip().lower() in ("none", "0", "off"):
+        return None
+    return parse_duration(raw, what="--timeout", default_unit="s")
+
+
+def _final_epochs(raw: int | None) -> int:
+    if raw is None:
+        return 8
+    if raw < 0:
+        raise ConfigError(f"--final-epochs: expected 0 (skip) or more, got {raw}")
+    return raw
+
+
+def _default_study_name(task: str, flops: int | None, latency_ms: float | None) -> str:
+    parts = [task]
+    if flops is not None:
+        parts.append(format_count(flops).replace(".00", ""))
+    if latency_ms is not None:
+        parts.append(f"{latency_ms:g}ms")
+    return "-".join(parts)
