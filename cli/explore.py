@@ -1,9 +1,167 @@
-"""`gensynth explore`: (being built)."""
+"""`gensynth explore`: search for a network that meets the limits, then train and ship it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gensynth.cli._common import JsonOpt, TaskChoice, err, print_json
+
+_EXAMPLES = """
+
+Examples:
+
+gensynth explore --flops 100M
+
+gensynth explore --task segment --flops 440M --trials 20 --epochs 4
+
+gensynth explore --latency 2ms --backend onnxruntime-cpu --data ./NEU-CLS
+
+gensynth explore --config study.yaml --storage journal:///shared/studies.log --workers 2
+
+MACs are multiply-accumulates: conv + linear, batch norm folded (gensynth constraints check -h).
+
+Rerunning the same command resumes the study; finished trials are kept.
+"""
+
+Opt = typer.Option
+
+
+def explore_cmd(
+    task: Annotated[TaskChoice | None, Opt("--task", help="classify or segment.")] = None,
+    data: Annotated[
+        str | None, Opt("--data", help="'synthetic' (default) or a folder in any known format.")
+    ] = None,
+    data_format: Annotated[
+        str | None, Opt("--format", help="Force the data layout (see gensynth data check).")
+    ] = None,
+    prototype: Annotated[
+        str | None, Opt("--prototype", help="Design space (gensynth prototypes list).")
+    ] = None,
+    input_size: Annotated[int | None, Opt("--input-size", help="Input side in px (200).")] = None,
+    flops: Annotated[str | None, Opt("--flops", help="MAC target, e.g. 100M or 0.44G.")] = None,
+    tolerance: Annotated[str | None, Opt("--tolerance", help="Band around --flops (5%).")] = None,
+    params_max: Annotated[
+        str | None, Opt("--params-max", help="Parameter cap, e.g. 500K.")
+    ] = None,
+    latency: Annotated[str | None, Opt("--latency", help="Latency budget, e.g. 2ms.")] = None,
+    backend: Annotated[
+        str | None, Opt("--backend", help="Backend the latency is measured on.")
+    ] = None,
+    batch: Annotated[int | None, Opt("--batch", help="Batch size for latency (1).")] = None,
+    threads: Annotated[
+        int | None, Opt("--threads", help="CPU threads for training/timing.")
+    ] = None,
+    objectives: Annotated[
+        str | None,
+        Opt("--objectives", help="netscore (default), or a Pareto pair: accuracy,macs."),
+    ] = None,
+    trials: Annotated[int | None, Opt("--trials", help="Completed trials to reach (12).")] = None,
+    timeout: Annotated[str | None, Opt("--timeout", help="Stop after, e.g. 30m (30m).")] = None,
+    epochs: Annotated[int | None, Opt("--epochs", help="Proxy epochs per candidate (3).")] = None,
+    proxy_size: Annotated[
+        int | None, Opt("--proxy-size", help="Proxy training resolution (96; seg 128).")
+    ] = None,
+    final_epochs: Annotated[
+        int | None, Opt("--final-epochs", help="Full training of the winner (8; 0 skips).")
+    ] = None,
+    study: Annotated[str | None, Opt("--study", help="Study name (from task and limits).")] = None,
+    storage: Annotated[
+        str | None,
+        Opt("--storage", help="sqlite:///gensynth.db (default), journal:///, postgresql://"),
+    ] = None,
+    artifacts: Annotated[
+        str | None, Opt("--artifacts", help="Folder for weights (beside the study file).")
+    ] = None,
+    engine: Annotated[str | None, Opt("--engine", help="local (default) or ray.")] = None,
+    workers: Annotated[int | None, Opt("--workers", help="Parallel trial workers (1).")] = None,
+    ray_address: Annotated[str | None, Opt("--ray-address", help="Ray cluster address.")] = None,
+    strategy: Annotated[
+        str | None, Opt("--strategy", help="generative (default), tpe or random.")
+    ] = None,
+    seed: Annotated[int | None, Opt("--seed", help="The one seed (0).")] = None,
+    out_dir: Annotated[str | None, Opt("--out", help="Output folder (gensynth-out).")] = None,
+    config: Annotated[
+        Path | None, Opt("--config", help="A study.yaml; flags override it.")
+    ] = None,
+    force_resume: Annotated[
+        bool, Opt("--force-resume", help="Continue a study made with other settings.")
+    ] = False,
+    no_baseline: Annotated[
+        bool, Opt("--no-baseline", help="Skip timing the ResNet-50/U-Net baseline.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Search for a network within the limits, then train, export and time the winner."""
+    from gensynth.search.explore import explore
+    from gensynth.search.loop import StopSignal
+    from gensynth.search.study_spec import ExploreOptions, resolve_options
+
+    given = ExploreOptions(
+        task=task.value if task else None, data=data, format=data_format, prototype=prototype,
+        input_size=input_size, flops=flops, tolerance=tolerance, params_max=params_max,
+        latency=latency, backend=backend, batch=batch, threads=threads, objectives=objectives,
+        trials=trials, timeout=timeout, epochs=epochs, proxy_size=proxy_size,
+        final_epochs=final_epochs, study=study, storage=storage, artifacts=artifacts,
+        engine=_engine(engine), workers=workers, ray_address=ray_address,
+        strategy=_strategy(strategy), seed=seed, out=out_dir,
+    )  # fmt: skip
+    base = ExploreOptions.from_file(config) if config is not None else ExploreOptions()
+    spec = resolve_options(base.merged(given))
+    from gensynth.cli._explore_view import RichExploreView, print_result
+
+    stop = StopSignal()
+    try:
+        with RichExploreView() as view:
+            result = explore(
+                spec, view, force_resume=force_resume, baseline=not no_baseline, stop=stop
+            )
+    except KeyboardInterrupt:
+        err.print(
+            "[yellow]Interrupted.[/yellow] Finished trials are saved in the study; rerun the "
+            "same command to resume."
+        )
+        raise typer.Exit(130) from None
+    if json_out:
+        print_json(_summary(result))
+    else:
+        print_result(result)
+
+
+def _engine(value: str | None) -> Any:
+    return _choice(value, ("local", "ray"), "--engine")
+
+
+def _strategy(value: str | None) -> Any:
+    return _choice(value, ("generative", "tpe", "random"), "--strategy")
+
+
+def _choice(value: str | None, choices: tuple[str, ...], what: str) -> str | None:
+    from gensynth.errors import ConfigError
+
+    if value is not None and value not in choices:
+        raise ConfigError(f"{what}: expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _summary(result: Any) -> dict[str, Any]:
+    final = result.final
+    return {
+        "study": result.session.spec.study_name,
+        "completed": result.completed,
+        "seconds": round(result.seconds, 1),
+        "spec": result.session.spec.to_dict(),
+        "leaderboard": [row.to_dict() for row in (final.leaderboard if final else [])],
+        "winner": None
+        if final is None
+        else {"trial": final.winner.number, "model_dir": str(final.model_dir), **final.metrics},
+    }
+
+
+explore_cmd.__doc__ = (explore_cmd.__doc__ or "") + _EXAMPLES
 
 #: Top-level commands this module adds to the main app, by name.
-COMMANDS: dict[str, Callable[..., Any]] = {}
+COMMANDS: dict[str, Callable[..., Any]] = {"explore": explore_cmd}

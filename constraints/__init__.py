@@ -2,6 +2,24 @@
 
 from __future__ import annotations
 
+from gensynth.constraints.costs import (
+    MAC_CONVENTION,
+    Costs,
+    count_costs,
+    count_module,
+    flop_counter_macs,
+    op_handles,
+)
+from gensynth.constraints.indicator import (
+    FlopsBand,
+    Indicator,
+    IndicatorResult,
+    MacsIndicator,
+    ParamsIndicator,
+    ParamsLimit,
+    compact_count,
+    feasible,
+)
 from gensynth.constraints.quantities import (
     format_count,
     format_ms,
@@ -12,14 +30,32 @@ from gensynth.constraints.quantities import (
     parse_latency_ms,
     parse_positive_int,
 )
+from gensynth.constraints.repair import RepairResult, bisect_width, repair
 
 __all__ = [
+    "MAC_CONVENTION",
+    "Costs",
+    "FlopsBand",
+    "Indicator",
+    "IndicatorResult",
+    "MacsIndicator",
+    "ParamsIndicator",
+    "ParamsLimit",
+    "RepairResult",
+    "bisect_width",
+    "compact_count",
+    "count_costs",
+    "count_module",
+    "feasible",
+    "flop_counter_macs",
     "format_count",
     "format_ms",
+    "op_handles",
     "parse_count",
     "parse_duration",
     "parse_fraction",
     "parse_int_list",
     "parse_latency_ms",
     "parse_positive_int",
+    "repair",
 ]

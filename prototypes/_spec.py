@@ -16,7 +16,16 @@ from gensynth.registry import Registry
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["SPEC_TYPES", "ArchSpec", "Task", "dump_spec", "load_spec", "spec_from_dict"]
+__all__ = [
+    "SPEC_TYPES",
+    "ArchSpec",
+    "Task",
+    "check_choice",
+    "check_range",
+    "dump_spec",
+    "load_spec",
+    "spec_from_dict",
+]
 
 Task = Literal["classify", "segment"]
 
@@ -45,14 +54,46 @@ class ArchSpec(abc.ABC):
 
     @abc.abstractmethod
     def describe(self) -> str:
-        """A compact one-line readable form, e.g. ``s24 | ir_k3_c32_n2 | bb_k3_s2_c64_n1``."""
+        """A compact one-line form, e.g. ``s32 | ir_k3_e4_c24_n1_s2 | bb_k5_c64_n2_s2_se``."""
+
+    def scale_width(self, multiplier: float, *, divisor: int = 8) -> ArchSpec:
+        """The same design with every width scaled by ``multiplier`` (hardware friendly).
+
+        Each width becomes the nearest multiple of ``divisor`` to ``width x multiplier``, at
+        least 8 channels. Costs are monotone non-decreasing in ``multiplier``; repair bisects
+        on it. Always scale from the original spec: scaling compounds rounding.
+        """
+        from gensynth.prototypes._shapes import make_divisible
+
+        if not multiplier > 0:
+            raise ConfigError(f"width multiplier: expected a positive number, got {multiplier}")
+        return self.with_widths(
+            tuple(make_divisible(w * multiplier, divisor) for w in self.widths())
+        )
 
     @abc.abstractmethod
-    def scale_width(self, multiplier: float) -> ArchSpec:
-        """The same design with every width scaled by ``multiplier`` (rounded, hardware friendly).
+    def widths(self) -> tuple[int, ...]:
+        """Every scalable width (output channels), in a fixed order (see ``width_names``)."""
 
-        Costs are monotone non-decreasing in ``multiplier``; repair bisects on it.
-        """
+    @abc.abstractmethod
+    def width_names(self) -> tuple[str, ...]:
+        """The part each entry of ``widths()`` belongs to: ``stem``, a stage name, ``head``."""
+
+    @abc.abstractmethod
+    def with_widths(self, widths: tuple[int, ...]) -> ArchSpec:
+        """A copy with ``widths()`` replaced (not validated: widths must be positive)."""
+
+    @abc.abstractmethod
+    def stage_names(self) -> list[str]:
+        """Names of the stages, as ``model.stage_names()`` of the built model returns them."""
+
+    def reduce_depth(self, stage: str) -> ArchSpec | None:
+        """The same design with one block fewer in ``stage``; None where it has only one."""
+        return None
+
+    def analytic_costs(self) -> Any:
+        """An exact ``_shapes.Tally`` of MACs and parameters, without building the model."""
+        raise NotImplementedError(f"{type(self).__name__} has no analytic cost model")
 
     def validate(self, path: str = "") -> None:
         """Range checks; raise ConfigError naming the field path. Subclasses extend this."""
@@ -87,6 +128,21 @@ class ArchSpec(abc.ABC):
 
 def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
+
+
+def check_range(value: int, low: int, high: int, path: str) -> None:
+    """Raise ConfigError naming ``path`` unless ``low <= value <= high``."""
+    if not low <= value <= high:
+        positive = low == 1 and value < 1
+        expected = "a positive integer" if positive else f"an integer in [{low}, {high}]"
+        raise ConfigError(f"{path}: expected {expected}, got {value}")
+
+
+def check_choice(value: Any, choices: tuple[Any, ...], path: str) -> None:
+    """Raise ConfigError naming ``path`` unless ``value`` is one of ``choices``."""
+    if value not in choices or isinstance(value, bool) != isinstance(choices[0], bool):
+        valid = ", ".join(map(repr, choices))
+        raise ConfigError(f"{path}: expected one of {valid}, got {value!r}")
 
 
 def spec_from_dict(data: Any, path: str = "") -> ArchSpec:

@@ -25,6 +25,7 @@ class DefectDataset:
     - ``masks``: uint8 ``(N, H, W)`` with 1 on defect pixels, or None where unknown.
     - ``split``: int8 ``(N,)`` with 0 train, 1 val, 2 test (seeded, stratified, recorded).
     - ``fingerprint``: hash of the file list, labels, split and size; goes into studies/models.
+    - ``skipped``: paths (relative to ``root``) of bad files left out by ``skip_bad``.
     """
 
     task: Literal["classify", "segment"]
@@ -37,6 +38,7 @@ class DefectDataset:
     split: np.ndarray
     paths: tuple[str, ...]
     fingerprint: str
+    skipped: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.images)

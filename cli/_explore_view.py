@@ -1,0 +1,200 @@
+"""Rich drawing of an exploration: progress bars, trial log lines, and the final tables."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from gensynth.cli._common import err, out
+from gensynth.constraints.quantities import format_count
+from gensynth.search.events import ExploreEvents
+
+if TYPE_CHECKING:
+    from gensynth.search.explore import ExploreResult
+    from gensynth.search.generator import Proposal
+    from gensynth.search.records import TrialRecord
+    from gensynth.studies.leaderboard import LeaderboardRow
+
+__all__ = ["RichExploreView", "print_leaderboard", "print_result"]
+
+
+def _fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "no time limit"
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+class RichExploreView(ExploreEvents):
+    """Progress on stderr: the trial bar, the current candidate's training, best so far."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=24),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=err,
+            transient=False,
+        )
+        self.trials = self.progress.add_task("trials", total=1, info="", visible=False)
+        self.train = self.progress.add_task("training", total=1, info="", visible=False)
+        self.best: TrialRecord | None = None
+        self.metric_name = "accuracy"
+
+    def __enter__(self) -> RichExploreView:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def message(self, text: str) -> None:
+        self.progress.console.print(text, highlight=False)
+
+    def started(self, info: dict[str, Any]) -> None:
+        self.metric_name = "accuracy" if info["task"] == "classify" else "mIoU"
+        verb = "Resuming" if info["resumed"] else "Starting"
+        self.message(
+            f"[bold]{verb} study {info['study']!r}[/bold] in {info['storage']}\n"
+            f"  task {info['task']} · prototype {info['prototype']} · limits {info['limits']}\n"
+            f"  data {info['data']} · proxy training {info['proxy']}\n"
+            f"  budget {info['trials']} trials ({info['completed']} done), stops after "
+            f"{_fmt_duration(info['timeout_s'])} at the latest; then the winner is trained for "
+            f"{info['final_epochs']} epochs, exported and timed"
+        )
+        if info["requeued"]:
+            self.message(f"  re-queued lost trials: {', '.join(map(str, info['requeued']))}")
+        self.progress.update(
+            self.trials, total=info["trials"], completed=info["completed"], visible=True
+        )
+
+    def trial_started(self, number: int, proposal: Proposal) -> None:
+        costs = proposal.costs
+        self.progress.update(
+            self.trials,
+            description=f"trial #{number} ({proposal.origin})",
+            info=f"MACs {format_count(costs.macs)} · params {format_count(costs.params)}"
+            + self._best_text(),
+        )
+        self.progress.update(self.train, visible=False)
+
+    def training(self, update: dict[str, Any]) -> None:
+        if update.get("event") == "step":
+            total = update["steps"] * update["epochs"]
+            done = (update["epoch"] - 1) * update["steps"] + update["step"]
+            self.progress.update(
+                self.train,
+                total=total,
+                completed=done,
+                visible=True,
+                description=f"  epoch {update['epoch']}/{update['epochs']}",
+                info=f"loss {update['loss']:.3f}",
+            )
+
+    def trial_finished(self, record: TrialRecord, completed: int) -> None:
+        self.progress.update(self.trials, completed=completed)
+        self.progress.update(self.train, visible=False)
+        best_score = -1e9 if self.best is None else (self.best.netscore or -1e9)
+        if record.feasible and record.netscore is not None and record.netscore > best_score:
+            self.best = record
+        self.message(_trial_line(record, self.metric_name))
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        labels = {"final-train": f"Training the winner in full ({total} epochs)",
+                  "export": "Exporting to ONNX (parity checked)",
+                  "latency": "Timing the winner and the baseline"}  # fmt: skip
+        self.message(f"[bold]{labels.get(name, name)}[/bold]")
+
+    def _best_text(self) -> str:
+        if self.best is None:
+            return ""
+        return f" · best #{self.best.number}: NetScore {self.best.netscore:.2f}"
+
+
+def _trial_line(record: TrialRecord, metric_name: str) -> str:
+    head = f"  #{record.number:<3}"
+    if record.state == "FAIL":
+        return f"{head} [red]failed[/red]: {record.fail_reason}"
+    if record.state != "COMPLETE":
+        return f"{head} {record.state.lower()}"
+    if not record.feasible:
+        return f"{head} [yellow]infeasible[/yellow]: {record.reason}"
+    extra = (
+        f" (same spec as #{record.user_attrs.get('reused_from')})"
+        if record.origin == "reuse"
+        else ""
+    )
+    return (
+        f"{head} {metric_name} {record.metric:.1f}%  NetScore {record.netscore:.2f}  "
+        f"MACs {format_count(record.macs or 0)}  params {format_count(record.params or 0)}  "
+        f"[dim]{record.origin}{extra}: {record.describe}[/dim]"
+    )
+
+
+def print_leaderboard(rows: list[LeaderboardRow], *, metric_name: str, limit: int = 10) -> None:
+    """The feasible trials, best first (stdout)."""
+    table = Table(title="Leaderboard (feasible trials, validation on the proxy budget)")
+    for column in ("#", "trial", "MACs", "params", "latency", metric_name, "NetScore"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("spec", no_wrap=True, overflow="ellipsis", min_width=20)
+    for row in rows[:limit]:
+        table.add_row(
+            str(row.rank) + ("*" if row.on_front and len(row.values) > 1 else ""),
+            str(row.trial),
+            format_count(row.macs or 0),
+            format_count(row.params or 0),
+            "-" if row.latency_ms is None else f"{row.latency_ms:.2f} ms",
+            "-" if row.metric is None else f"{row.metric:.1f}%",
+            "-" if row.netscore is None else f"{row.netscore:.2f}",
+            row.describe,
+        )
+    out.print(table)
+
+
+def print_result(result: ExploreResult) -> None:
+    """Leaderboard, then the winner's held-out figures and where its files are."""
+    final = result.final
+    metric_name = "accuracy" if result.session.spec.task == "classify" else "mIoU"
+    if final is None:
+        return
+    print_leaderboard(final.leaderboard, metric_name=metric_name)
+    m = final.metrics
+    key = m["metric"]
+    test = m["test"].get(key)
+    lat = m["latency"]
+    lines = [
+        f"[bold]Winner: trial #{final.winner.number}[/bold]  {final.winner.describe}",
+        f"  MACs {format_count(m['macs'])} ({result.session.spec.describe_limits()}) · "
+        f"params {format_count(m['params'])}",
+        f"  test {metric_name} {test:.2f}% on {_test_count(m)} held-out images · "
+        f"NetScore {m.get('netscore_test', float('nan')):.2f}",
+        f"  ONNX parity max |Δ| {m['export']['max_abs_diff']:.1e}",
+        f"  latency {lat['model']['backend']} batch {lat['model']['batch']}: "
+        f"{lat['model']['median_ms']:.2f} ms (p90 {lat['model']['p90_ms']:.2f}, "
+        f"CV {lat['model']['cv']:.0%}, {lat['model']['threads']} threads)",
+    ]
+    if "baseline" in lat:
+        lines.append(
+            f"  {lat['baseline']['name']} on the same backend: "
+            f"{lat['baseline']['median_ms']:.2f} ms → {lat['speedup']:.1f}× faster"
+        )
+    lines.append(f"  files: {final.model_dir}/ (spec.yaml, weights.safetensors, model.onnx, "
+                 "metrics.json)")  # fmt: skip
+    for line in lines:
+        out.print(line, highlight=False)
+
+
+def _test_count(metrics: dict[str, Any]) -> str:
+    counts = metrics.get("data", {}).get("split_counts", {})
+    return str(counts.get("test", "the"))

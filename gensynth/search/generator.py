@@ -1,0 +1,198 @@
+"""The generator: proposes candidates that already meet every limit before any training.
+
+Its belief about good designs has two parts: the Optuna sampler's model of the prototype's
+design space (used through ``trial.suggest_*``) and the study's elite set, which it mutates
+guided by the inquisitor's insights (width to sensitive stages, dead-heavy stages shrink).
+Early trials explore by sampling; later ones exploit elites more and more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from gensynth.constraints import (
+    Costs,
+    FlopsBand,
+    IndicatorResult,
+    MacsIndicator,
+    ParamsIndicator,
+    ParamsLimit,
+    bisect_width,
+    count_costs,
+    repair,
+)
+from gensynth.prototypes import ArchSpec, get_prototype, mutate, spec_from_dict
+from gensynth.search.records import Attr, TrialRecord
+from gensynth.studies.leaderboard import pareto_front
+
+if TYPE_CHECKING:
+    import optuna
+
+    from gensynth.constraints.latency import LatencyIndicator
+    from gensynth.search.study_spec import StudySpec
+
+__all__ = ["Generator", "Proposal"]
+
+_MAX_DUPLICATE_RETRIES = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class Proposal:
+    """One candidate: the repaired spec and the verdict of every indicator on it."""
+
+    spec: ArchSpec
+    origin: str  # sample | mutation | retry
+    detail: str
+    feasible: bool
+    reason: str | None
+    results: tuple[IndicatorResult, ...]
+    costs: Costs
+    parent: int | None = None
+    seconds: float = 0.0
+
+    def constraint_values(self) -> dict[str, float]:
+        """Optuna constraint values by name (each <= 0 when feasible)."""
+        values: dict[str, float] = {}
+        for result in self.results:
+            parts = result.constraint_values
+            suffixes = ("_over", "_under") if len(parts) == 2 else ("",)
+            for suffix, value in zip(suffixes, parts, strict=False):
+                values[result.name + suffix] = float(value)
+        return values
+
+
+class Generator:
+    """Proposes, repairs and checks candidates for one study."""
+
+    def __init__(
+        self,
+        spec: StudySpec,
+        *,
+        in_channels: int,
+        input_size: int,
+        num_classes: int,
+        latency: LatencyIndicator | None = None,
+    ) -> None:
+        self.study_spec = spec
+        self.prototype = get_prototype(spec.prototype)
+        self.io = {
+            "in_channels": in_channels,
+            "input_size": input_size,
+            "num_classes": num_classes,
+        }
+        self.band = FlopsBand(spec.flops, spec.tolerance) if spec.flops is not None else None
+        self.params_limit = ParamsLimit(spec.params_max) if spec.params_max is not None else None
+        self.latency = latency
+        self.startup = max(3, min(8, spec.trials // 4))
+
+    # -- proposing ---------------------------------------------------------------------------
+
+    def propose(self, trial: optuna.trial.Trial, history: list[TrialRecord]) -> Proposal:
+        """A feasible candidate for ``trial`` (or an infeasible one with its reason)."""
+        start = time.perf_counter()
+        rng = np.random.default_rng([self.study_spec.seed, trial.number])
+        retry = trial.user_attrs.get(Attr.SPEC)
+        if retry is not None:  # a re-queued trial whose process died: same spec again
+            proposal = self._check(spec_from_dict(retry), "retry", "re-run of a lost trial")
+        elif rng.random() < self.mutation_probability(history):
+            proposal = self._mutate(rng, history)
+        else:
+            proposal = self._sample(trial)
+        return dataclasses.replace(proposal, seconds=time.perf_counter() - start)
+
+    def mutation_probability(self, history: list[TrialRecord]) -> float:
+        """0 while exploring; then from 0.5 up to 0.85 as the budget is used."""
+        feasible = sum(1 for r in history if r.feasible)
+        if self.study_spec.strategy != "generative" or feasible < self.startup:
+            return 0.0
+        progress = min(
+            1.0, (feasible - self.startup) / max(1, self.study_spec.trials - self.startup)
+        )
+        return 0.5 + 0.35 * progress
+
+    def _sample(self, trial: optuna.trial.Trial) -> Proposal:
+        design = self.prototype.sample(trial, **self.io)
+        return self._repair(design, "sample", "sampled from the design space")
+
+    def _mutate(self, rng: np.random.Generator, history: list[TrialRecord]) -> Proposal:
+        parent = self._pick_elite(rng, history)
+        seen = {r.spec_hash for r in history if r.spec_hash and r.state in ("COMPLETE", "RUNNING")}
+        base = spec_from_dict(parent.spec)
+        proposal = None
+        for _ in range(_MAX_DUPLICATE_RETRIES):
+            child, change = mutate(base, rng, insights=parent.insights or None)
+            if rng.random() < 0.3:  # sometimes a second step, to escape local optima
+                child, second = mutate(child, rng, insights=parent.insights or None)
+                change = f"{change}; {second}"
+            proposal = self._repair(child, "mutation", f"{change} (of #{parent.number})")
+            proposal = dataclasses.replace(proposal, parent=parent.number)
+            if proposal.feasible and proposal.spec.spec_hash not in seen:
+                break
+        if proposal is None:  # _MAX_DUPLICATE_RETRIES is positive; for type checkers
+            raise RuntimeError("no mutation was tried")
+        return proposal
+
+    def _pick_elite(self, rng: np.random.Generator, history: list[TrialRecord]) -> TrialRecord:
+        """Tournament of two among the elite (top quarter by NetScore, or the Pareto front)."""
+        feasible = [r for r in history if r.feasible and r.spec is not None]
+        if self.study_spec.multi_objective:
+            elite = pareto_front(feasible, self.study_spec.directions) or feasible
+        else:
+            ranked = sorted(feasible, key=lambda r: r.values[0] if r.values else -np.inf)
+            elite = ranked[::-1][: max(3, len(ranked) // 4)]
+        a, b = (elite[int(i)] for i in rng.integers(0, len(elite), size=2))
+        return a if (a.netscore or -np.inf) >= (b.netscore or -np.inf) else b
+
+    # -- repair and checks -------------------------------------------------------------------
+
+    def _repair(self, design: ArchSpec, origin: str, detail: str) -> Proposal:
+        spec, notes = design, []
+        if self.band is not None:
+            result = repair(spec, self.band, params_max=self.study_spec.params_max)
+            if not result.feasible:
+                return self._infeasible(result.spec, origin, detail, result.reason or "")
+            spec = result.spec
+            if result.detail:
+                notes.append(result.detail)
+        elif self.params_limit is not None:
+            limit = self.params_limit.max_params
+            spec = bisect_width(spec, _params, 0.85 * limit, limit) or spec
+        if self.latency is not None and self.band is None:
+            from gensynth.constraints.latency import repair_latency
+
+            repaired = repair_latency(spec, self.latency.budget_ms, indicator=self.latency)
+            if repaired is None:
+                reason = "cannot meet the latency budget even at the smallest widths"
+                return self._infeasible(spec, origin, detail, reason)
+            spec = repaired
+        return self._check(spec, origin, "; ".join([detail, *notes]))
+
+    def _indicators(self) -> list[object]:
+        found: list[object] = []
+        if self.band is not None:
+            found.append(MacsIndicator(self.band))
+        if self.params_limit is not None:
+            found.append(ParamsIndicator(self.params_limit))
+        if self.latency is not None:
+            found.append(self.latency)
+        return found
+
+    def _check(self, spec: ArchSpec, origin: str, detail: str) -> Proposal:
+        results = tuple(ind.check(spec) for ind in self._indicators())  # type: ignore[attr-defined]
+        failed = [r for r in results if not r.passed]
+        reason = "; ".join(f"{r.name} {r.measured:.4g} {r.unit} misses {r.limit}" for r in failed)
+        return Proposal(
+            spec, origin, detail, not failed, reason or None, results, count_costs(spec)
+        )
+
+    def _infeasible(self, spec: ArchSpec, origin: str, detail: str, reason: str) -> Proposal:
+        checked = self._check(spec, origin, detail)
+        return dataclasses.replace(checked, feasible=False, reason=reason or checked.reason)
+
+
+def _params(spec: ArchSpec) -> float:
+    return float(count_costs(spec).params)

@@ -1,0 +1,71 @@
+"""Recovering lost work: trials whose process died or was interrupted are run again.
+
+Completed trials are never touched. A lost trial is re-queued (Optuna WAITING state) with its
+spec, so the next worker that asks for a trial evaluates the same candidate again. RDB
+storages also have Optuna's heartbeat for processes on other hosts; journal files have none,
+so for them (and for a quick rerun on the same host) a dead process is recognised by its pid.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import TYPE_CHECKING
+
+from gensynth.search.records import Attr
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial
+
+__all__ = ["RETRYABLE", "recover_lost_trials"]
+
+#: Fail reasons after which a trial's spec is evaluated again.
+RETRYABLE = ("interrupted", "worker died", "stopped by the time limit")
+MAX_RETRIES = 2
+
+
+def _process_is_dead(worker: str | None) -> bool:
+    """True only when ``worker`` ("host:pid") ran on this host and that pid is gone."""
+    if not worker or ":" not in worker:
+        return False
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _retried_numbers(trials: list[FrozenTrial]) -> set[int]:
+    done: set[int] = set()
+    for trial in trials:
+        done.update(trial.system_attrs.get("retry_history", []))
+    return done
+
+
+def recover_lost_trials(study: optuna.Study) -> list[int]:
+    """Fail RUNNING trials of dead local processes and re-queue lost ones; their numbers."""
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
+    from optuna.trial import TrialState
+
+    storage = study._storage
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if _process_is_dead(trial.user_attrs.get(Attr.WORKER)):
+            storage.set_trial_user_attr(trial._trial_id, Attr.FAIL_REASON, "worker died")
+            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+    trials = study.get_trials(deepcopy=False)
+    retried = _retried_numbers(trials)
+    requeued = []
+    retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
+    for trial in trials:
+        reason = trial.user_attrs.get(Attr.FAIL_REASON) or ""
+        lost = trial.state == TrialState.FAIL and reason.startswith(RETRYABLE)
+        if lost and trial.number not in retried and Attr.SPEC in trial.user_attrs:
+            retry(study, trial)
+            requeued.append(trial.number)
+    return requeued
