@@ -1,9 +1,183 @@
-"""`gensynth bench`: (being built)."""
+"""`gensynth bench`: latency on real backends, side by side with a reference net."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from gensynth.cli._common import JsonOpt, err, out, print_json
+
+if TYPE_CHECKING:
+    from gensynth.backends._bench import BenchReport
+
+DEFAULT_BACKENDS = "torch-cpu,onnxruntime-cpu"
+
+
+def bench_cmd(
+    target: Annotated[
+        Path, typer.Argument(help="A model folder (its weights) or a SPEC.yaml (fresh weights).")
+    ],
+    backends: Annotated[
+        str, typer.Option("--backends", help="Comma-separated backend names.")
+    ] = DEFAULT_BACKENDS,
+    batch: Annotated[str, typer.Option("--batch", help="Comma-separated batch sizes.")] = "1",
+    threads: Annotated[
+        str | None,
+        typer.Option("--threads", help=r"CPU threads \[default: all usable cores]."),
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option("--baseline", help="Reference net timed in the same run, e.g. resnet50."),
+    ] = None,
+    repeats: Annotated[
+        str | None, typer.Option("--repeats", help="Timed runs at least (default 20, min 5).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Median and p90 latency, throughput and compute efficiency per backend and batch size.
+
+    Example: gensynth bench runs/best --batch 1,64 --baseline resnet50
+    """
+    from rich.markup import escape
+
+    from gensynth.backends._bench import baseline_model, load_bench_model, run_bench
+    from gensynth.constraints.quantities import parse_int_list, parse_positive_int
+
+    names = _backend_names(backends)
+    batches = parse_int_list(batch, what="--batch")
+    n_threads = None if threads is None else parse_positive_int(threads, what="--threads")
+    timing = _timing(repeats)
+    models = [load_bench_model(target)]
+    if baseline is not None:
+        base = baseline_model(baseline, models[0].spec)
+        if base.label == models[0].label:
+            base.label = f"{base.label} (baseline)"
+        models.append(base)
+    report = _run_with_progress(run_bench, models, names, batches, n_threads, timing)
+    for name, reason in report.skipped.items():
+        err.print(f"[yellow]Skipped[/yellow] {name}: {escape(reason)}", highlight=False)
+    if json_out:
+        print_json(report.to_dict())
+    else:
+        _print_table(report)
+
+
+def _backend_names(text: str) -> list[str]:
+    """The names in ``--backends``; unknown ones fail now, before anything is built."""
+    from gensynth.backends import BACKENDS
+    from gensynth.errors import ConfigError
+
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise ConfigError(f"--backends: expected names like {DEFAULT_BACKENDS}, got {text!r}")
+    for name in names:
+        BACKENDS.get(name)
+    return names
+
+
+def _timing(repeats: str | None) -> dict[str, Any]:
+    from gensynth.backends._measure import MIN_REPEATS
+    from gensynth.constraints.quantities import parse_positive_int
+    from gensynth.errors import ConfigError
+
+    if repeats is None:
+        return {}
+    count = parse_positive_int(repeats, what="--repeats")
+    if count < MIN_REPEATS:
+        raise ConfigError(f"--repeats: expected at least {MIN_REPEATS}, got {repeats!r}")
+    return {"repeats": count}
+
+
+def _run_with_progress(
+    run: Callable[..., BenchReport],
+    models: list[Any],
+    names: list[str],
+    batches: list[int],
+    threads: int | None,
+    timing: dict[str, Any],
+) -> BenchReport:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    total = len(names) * len(batches)
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("Preparing", total=total)
+
+        def step(label: str) -> None:
+            if progress.tasks[task].description != "Preparing":
+                progress.advance(task)
+            progress.update(task, description=f"Timing {label}")
+
+        return run(models, names, batches, threads=threads, timing=timing, on_step=step)
+
+
+def _print_table(report: BenchReport) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.measure import Measurement
+    from rich.table import Table
+
+    from gensynth.provenance import machine
+
+    ratios = {(c.backend, c.batch): c for c in report.comparisons}
+    threads = "/".join(map(str, sorted({row.result.threads for row in report.rows})))
+    single = len(report.models) == 1
+    what = f"{report.models[0].label}: latency" if single else "Latency"
+    table = Table(
+        title=f"{what} on {machine()['cpu']}, {threads} thread(s); ms per batch",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    headers = (
+        ([] if single else ["model"])
+        + ["backend", "batch", "median", "p90", "ms/img", "img/s", "CV", "MACs", "GMAC/s"]
+        + (["speed-up", "effic."] if ratios else [])
+    )
+    for header in headers:
+        table.add_column(
+            header, justify="left" if header in ("model", "backend") else "right", no_wrap=True
+        )
+    for row in report.rows:
+        table.add_row(*_cells(row, report, ratios, single))
+    # Never truncate figures: a narrow terminal wraps the lines instead.
+    natural = Measurement.get(out, out.options.update_width(10_000), table).maximum
+    Console(width=max(out.width, natural), soft_wrap=True).print(table)
+    if any(row.result.cv > 0.2 for row in report.rows):
+        err.print("[yellow]Note:[/yellow] CV above 0.2: the CPU was busy; medians are noisy.")
+
+
+def _cells(row: Any, report: BenchReport, ratios: dict[Any, Any], single: bool) -> list[str]:
+    """One table row: the figures of one model on one backend and batch."""
+    from gensynth.constraints.quantities import format_count
+
+    r = row.result
+    cells = ([] if single else [row.label]) + [
+        r.backend,
+        str(r.batch),
+        f"{r.median_ms:.3f}",
+        f"{r.p90_ms:.3f}",
+        f"{r.per_image_ms:.3f}",
+        f"{r.images_per_s:,.0f}",
+        f"{r.cv:.2f}",
+        format_count(r.macs or 0),
+        _num(r.gmacs_per_s, ".1f"),
+    ]
+    if not ratios:
+        return cells
+    ratio = ratios.get((r.backend, r.batch))
+    if ratio is None or row.label != report.models[0].label:
+        return [*cells, "", ""]
+    return [*cells, f"{ratio.speedup:.1f}x", _num(ratio.efficiency_ratio, ".2f")]
+
+
+def _num(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
 
 #: Top-level commands this module adds to the main app, by name.
-COMMANDS: dict[str, Callable[..., Any]] = {}
+COMMANDS: dict[str, Callable[..., Any]] = {"bench": bench_cmd}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -130,7 +131,6 @@ def open_storage(
             raise StorageError(
                 f"cannot open journal {location.redacted}: {err.strerror}"
             ) from None
-    retry = RetryHeartbeatStaleTrialCallback(max_retry=max_retry) if heartbeat_interval else None
     engine_kwargs: dict[str, object] = {}
     if location.kind == "sqlite":
         engine_kwargs["connect_args"] = {"timeout": 60}
@@ -138,13 +138,16 @@ def open_storage(
         engine_kwargs["pool_pre_ping"] = True
         engine_kwargs["connect_args"] = {"connect_timeout": 10}
     try:
-        return RDBStorage(
-            _sqlalchemy_url(location),
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=heartbeat_interval,
-            grace_period=grace_period,
-            heartbeat_stale_trial_callback=retry,
-        )
+        with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.8
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            retry = RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+            return RDBStorage(
+                _sqlalchemy_url(location),
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=heartbeat_interval,
+                grace_period=grace_period,
+                heartbeat_stale_trial_callback=retry if heartbeat_interval else None,
+            )
     except StorageError:
         raise
     except (ImportError, ModuleNotFoundError) as err:

@@ -13,6 +13,7 @@ from gensynth.search.recovery import recover_lost_trials
 from gensynth.search.session import open_session
 
 if TYPE_CHECKING:
+    from gensynth.data.dataset import DefectDataset
     from gensynth.search.finalize import FinalResult
     from gensynth.search.session import ExploreSession
     from gensynth.search.study_spec import StudySpec
@@ -37,14 +38,18 @@ def explore(
     finalize_winner: bool = True,
     baseline: bool = True,
     stop: StopSignal | None = None,
+    data: DefectDataset | None = None,
 ) -> ExploreResult:
-    """Run (or continue) the study described by ``spec`` and finalise its winner in ``out``."""
+    """Run (or continue) the study described by ``spec`` and finalise its winner in ``out``.
+
+    ``data`` replaces loading ``spec.data`` (tests, notebooks); it must match the spec's task.
+    """
     from gensynth.search.finalize import finalize
 
     events = events or ExploreEvents()
     started = time.monotonic()
     stop = stop or StopSignal(None if spec.timeout_s is None else started + spec.timeout_s)
-    session = open_session(spec, force_resume=force_resume)
+    session = open_session(spec, force_resume=force_resume, data=data)
     requeued = recover_lost_trials(session.study)
     done = count_complete(session.study)
     events.started(_start_info(session, done, requeued))

@@ -177,8 +177,10 @@ def _record_proposal(trial: optuna.Trial, proposal: Proposal) -> None:
     for result in proposal.results:
         if result.name == "latency":
             trial.set_user_attr(Attr.LATENCY_MS, round(result.measured, 4))
+    inherited = trial.constraints  # a retried trial carries the lost one's (same spec)
     for name, value in proposal.constraint_values().items():
-        trial.set_constraint(name, value)
+        if name not in inherited:
+            trial.set_constraint(name, value)
 
 
 def _completed_twin(history: list[TrialRecord], spec_hash: str) -> TrialRecord | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import warnings
 from typing import TYPE_CHECKING
 
 from gensynth.search.records import Attr
@@ -50,6 +51,7 @@ def _retried_numbers(trials: list[FrozenTrial]) -> set[int]:
 
 def recover_lost_trials(study: optuna.Study) -> list[int]:
     """Fail RUNNING trials of dead local processes and re-queue lost ones; their numbers."""
+    import optuna
     from optuna.storages import RetryHeartbeatStaleTrialCallback
     from optuna.trial import TrialState
 
@@ -61,7 +63,9 @@ def recover_lost_trials(study: optuna.Study) -> list[int]:
     trials = study.get_trials(deepcopy=False)
     retried = _retried_numbers(trials)
     requeued = []
-    retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
     for trial in trials:
         reason = trial.user_attrs.get(Attr.FAIL_REASON) or ""
         lost = trial.state == TrialState.FAIL and reason.startswith(RETRYABLE)

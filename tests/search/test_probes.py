@@ -84,8 +84,6 @@ def test_gradient_flow_is_per_stage_and_clears_grads(toy):
 
 def test_probe_merges_everything(toy):
     model, x = toy
-    insights = probe(
-        model, x, metric_of=lambda m: 70.0, baseline=75.0, loss_of=lambda o: o.sum()
-    )
+    insights = probe(model, x, metric_of=lambda m: 70.0, baseline=75.0, loss_of=lambda o: o.sum())
     assert insights["stage0"].keys() == {"energy", "dead_fraction", "sensitivity", "grad_norm"}
     assert insights["stage1"]["sensitivity"] == pytest.approx(5.0)

@@ -1,0 +1,185 @@
+"""Latency budgets as constraints: measured on a real backend, cached, and repaired by width.
+
+Latency is measured, not predicted, and measurements are noisy (shared CPUs, frequency
+scaling): the verdict uses the median of many runs and accepts a ``tolerance`` above the
+budget (5% by default) so that noise does not flip it, while repair aims ``margin`` below
+the budget (10% by default) so that a repaired spec passes a later re-measurement.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from gensynth.constraints.indicator import IndicatorResult
+from gensynth.constraints.quantities import format_ms, parse_latency_ms, parse_positive_int
+from gensynth.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gensynth.backends import LatencyCache, LatencyResult
+    from gensynth.prototypes import ArchSpec
+
+__all__ = ["LatencyIndicator", "repair_latency"]
+
+#: Timing settings inside the search loop: ~1 s per candidate for a 100M-MAC net at batch 1.
+LOOP_TIMING: dict[str, Any] = {"warmup": 3, "repeats": 20, "min_time_s": 0.3, "max_time_s": 5.0}
+#: Most measurements one latency repair may spend.
+REPAIR_STEPS = 12
+
+
+class LatencyIndicator:
+    """``median latency <= budget_ms`` on ``backend`` at ``batch``, within ``tolerance``.
+
+    Each spec is measured once per machine, backend, batch and thread count and then read from
+    the on-disk cache. The backend is checked when the indicator is made, so an unknown or
+    missing backend fails before any search starts.
+    """
+
+    name = "latency"
+
+    def __init__(
+        self,
+        budget_ms: float,
+        backend: str = "onnxruntime-cpu",
+        batch: int = 1,
+        threads: int | None = None,
+        *,
+        tolerance: float = 0.05,
+        cache: LatencyCache | None = None,
+        use_cache: bool = True,
+        timing: dict[str, Any] | None = None,
+    ) -> None:
+        from gensynth.backends import LatencyCache, get_backend
+        from gensynth.backends._base import check_batch, resolve_threads
+
+        if (
+            isinstance(budget_ms, bool)
+            or not isinstance(budget_ms, (int, float))
+            or not (math.isfinite(budget_ms) and budget_ms > 0)
+        ):
+            raise ConfigError(
+                f"latency budget: expected a positive number of ms, got {budget_ms!r}"
+            )
+        if not 0 <= tolerance < 1:
+            raise ConfigError(
+                f"latency tolerance: expected a fraction in [0, 1), got {tolerance!r}"
+            )
+        get_backend(backend)
+        self.budget_ms = float(budget_ms)
+        self.backend = backend
+        self.batch = check_batch(batch)
+        self.threads = resolve_threads(threads)
+        self.tolerance = tolerance
+        self.cache = (cache or LatencyCache()) if use_cache else None
+        self.timing = dict(LOOP_TIMING, **(timing or {}))
+
+    @classmethod
+    def from_flags(
+        cls,
+        latency: str,
+        backend: str = "onnxruntime-cpu",
+        batch: str | int = 1,
+        threads: str | int | None = None,
+        **kwargs: Any,
+    ) -> LatencyIndicator:
+        """The indicator for CLI text such as ``--latency 2ms --backend onnxruntime-cpu``."""
+        return cls(
+            parse_latency_ms(latency),
+            backend,
+            parse_positive_int(batch, what="--batch"),
+            None if threads is None else parse_positive_int(threads, what="--threads"),
+            **kwargs,
+        )
+
+    @property
+    def limit(self) -> str:
+        return f"<= {format_ms(self.budget_ms)} ({self.backend}, batch {self.batch})"
+
+    def measure(self, spec: ArchSpec, *, fresh: bool = False) -> LatencyResult:
+        """The latency of ``spec``: from the cache, or measured now (always when ``fresh``)."""
+        from gensynth.backends import measure_latency
+
+        if self.cache is not None and not fresh:
+            cached = self.cache.get(spec.spec_hash, self.backend, self.batch, self.threads)
+            if cached is not None:
+                return cached
+        result = measure_latency(
+            spec.build(),
+            spec.input_shape,
+            backend=self.backend,
+            batch=self.batch,
+            threads=self.threads,
+            **self.timing,
+        )
+        if self.cache is not None:
+            self.cache.put(spec.spec_hash, result)
+        return result
+
+    def evaluate(self, result: LatencyResult) -> IndicatorResult:
+        """The verdict on one measurement; violation <= 0 is feasible (Optuna's convention)."""
+        allowed = self.budget_ms * (1 + self.tolerance)
+        return IndicatorResult(
+            name=self.name,
+            measured=result.median_ms,
+            limit=self.limit,
+            unit="ms",
+            violation=(result.median_ms - allowed) / self.budget_ms,
+            detail=(
+                f"median of {result.repeats}, p90 {format_ms(result.p90_ms)}, CV {result.cv:.2f}, "
+                f"{result.threads} threads; +{self.tolerance:.0%} noise tolerance"
+            ),
+        )
+
+    def check(self, spec: ArchSpec) -> IndicatorResult:
+        return self.evaluate(self.measure(spec))
+
+
+def repair_latency(
+    spec: ArchSpec,
+    budget_ms: float,
+    backend: str = "onnxruntime-cpu",
+    batch: int = 1,
+    threads: int | None = None,
+    *,
+    margin: float = 0.1,
+    band: float = 0.2,
+    indicator: LatencyIndicator | None = None,
+) -> ArchSpec | None:
+    """``spec`` with widths shrunk until it meets the latency budget, or None if it cannot.
+
+    A spec that already passes is returned unchanged. Otherwise the width multiplier is
+    bisected into ``[budget·(1-margin-band), budget·(1-margin)]``; ``margin`` is headroom for
+    measurement noise. Where width rounding steps over that band, the widest spec found under
+    it is taken instead. The result is measured again afresh at the end and must pass.
+    ``indicator``, when given, supplies the budget, backend, batch, threads and cache.
+    """
+    if not 0 <= margin < 1 or not 0 < band < 1 - margin:
+        raise ConfigError(
+            f"latency repair: expected 0 <= margin and 0 < band with margin + band < 1, "
+            f"got margin {margin!r} and band {band!r}"
+        )
+    indicator = indicator or LatencyIndicator(budget_ms, backend, batch, threads)
+    if indicator.check(spec).passed:
+        return spec
+
+    def median_ms(candidate: ArchSpec) -> float:
+        return indicator.measure(candidate).median_ms
+
+    upper = indicator.budget_ms * (1 - margin)
+    lower = indicator.budget_ms * (1 - margin - band)
+    # The second pass is cheap: every spec the first one measured is read from the cache.
+    repaired = _bisect(spec, median_ms, lower, upper) or _bisect(spec, median_ms, 0.0, upper)
+    if repaired is None:
+        return None
+    # Noise can put a lucky run under the budget: only a fresh measurement decides.
+    return repaired if indicator.evaluate(indicator.measure(repaired, fresh=True)).passed else None
+
+
+def _bisect(
+    spec: ArchSpec, measure: Callable[[ArchSpec], float], lower: float, upper: float
+) -> ArchSpec | None:
+    """The shared width bisection, shrink-only, with few steps: each one is a measurement."""
+    from gensynth.constraints import bisect_width
+
+    return bisect_width(spec, measure, lower, upper, hi=1.0, max_steps=REPAIR_STEPS)

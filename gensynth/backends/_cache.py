@@ -1,0 +1,103 @@
+"""An on-disk cache of measured latency, shared by every process on this machine.
+
+Keyed by (spec hash, backend, batch, threads, machine id); the runtime versions are stored
+with each entry. SQLite rather than JSON because several search workers write at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from gensynth.backends._measure import LatencyResult
+from gensynth.errors import ConfigError
+
+__all__ = ["LatencyCache", "cache_dir"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS latency (
+    spec_hash TEXT NOT NULL, backend TEXT NOT NULL, batch INTEGER NOT NULL,
+    threads INTEGER NOT NULL, machine TEXT NOT NULL, result TEXT NOT NULL,
+    versions TEXT NOT NULL, created REAL NOT NULL,
+    PRIMARY KEY (spec_hash, backend, batch, threads, machine)
+)
+"""
+
+
+def cache_dir() -> Path:
+    """``$GENSYNTH_CACHE``, else ``$XDG_CACHE_HOME/gensynth``, else ``~/.cache/gensynth``."""
+    if os.environ.get("GENSYNTH_CACHE"):
+        return Path(os.environ["GENSYNTH_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "gensynth"
+
+
+class LatencyCache:
+    """Measured latency by (spec hash, backend, batch, threads, machine); ``hits``/``misses``."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else cache_dir() / "latency.sqlite"
+        self.hits = 0
+        self.misses = 0
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one transaction (committed on success), closed afterwards."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=30)
+            connection.execute(_SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            raise ConfigError(
+                f"latency cache {str(self.path)!r} cannot be opened: {error}",
+                hint="set GENSYNTH_CACHE to a writable folder",
+            ) from None
+        try:
+            with connection:
+                yield connection
+        finally:
+            connection.close()
+
+    def get(self, spec_hash: str, backend: str, batch: int, threads: int) -> LatencyResult | None:
+        """The stored result for this key on this machine, or None."""
+        from gensynth.provenance import machine_id
+
+        with self._connect() as connection:
+            row = connection.execute(
+                "SELECT result FROM latency WHERE spec_hash=? AND backend=? AND batch=? "
+                "AND threads=? AND machine=?",
+                (spec_hash, backend, batch, threads, machine_id()),
+            ).fetchone()
+        if row is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return LatencyResult.from_dict(json.loads(row[0]))
+
+    def put(self, spec_hash: str, result: LatencyResult) -> None:
+        """Store ``result`` for ``spec_hash`` on this machine, replacing an older one."""
+        from gensynth.provenance import machine_id, versions
+
+        record = json.dumps({k: v for k, v in result.to_dict().items() if k in _FIELDS})
+        with self._connect() as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO latency VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    spec_hash,
+                    result.backend,
+                    result.batch,
+                    result.threads,
+                    machine_id(),
+                    record,
+                    json.dumps(versions()),
+                    time.time(),
+                ),
+            )
+
+
+_FIELDS = {field for field in LatencyResult.__dataclass_fields__}

@@ -1,0 +1,142 @@
+"""ONNX Runtime backends: the CPU provider, and the CUDA and TensorRT execution providers.
+
+Runners take and return host NumPy arrays, so GPU timings include the copies to and from the
+device: the latency an application calling the model from Python sees.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from gensynth.backends._base import BACKENDS, Backend, Runner, has_module, resolve_threads
+from gensynth.backends._export import onnx_bytes
+
+if TYPE_CHECKING:
+    import numpy as np
+    from torch import nn
+
+__all__ = [
+    "OnnxRuntimeBackend",
+    "OnnxRuntimeCpuBackend",
+    "OnnxRuntimeCudaBackend",
+    "TensorRtBackend",
+]
+
+
+class _SessionRunner(Runner):
+    """One ``InferenceSession`` with a fixed thread count, fed one NumPy batch per call."""
+
+    def __init__(self, session: Any, backend: str, batch: int, threads: int, device: str) -> None:
+        self.backend = backend
+        self.batch = batch
+        self.threads = threads
+        self.device = device
+        self._session = session
+        self._input = session.get_inputs()[0].name
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self._session.run(None, {self._input: x})[0]
+
+    def close(self) -> None:
+        self._session = None
+
+
+class OnnxRuntimeBackend(Backend):
+    """Exports to ONNX in memory and runs it with one ONNX Runtime execution provider."""
+
+    provider: ClassVar[str]
+    install_hint: ClassVar[str]
+    device: ClassVar[str] = "cpu"
+
+    def is_available(self) -> tuple[bool, str]:
+        if not has_module("onnxruntime"):
+            return False, f"onnxruntime is not installed (install it: {self.install_hint})"
+        import onnxruntime as ort
+
+        if self.provider not in ort.get_available_providers():
+            return False, (
+                f"ONNX Runtime {ort.__version__} has no {self.provider} "
+                f"(install it: {self.install_hint})"
+            )
+        return True, ""
+
+    def prepare(
+        self,
+        model: nn.Module,
+        input_shape: tuple[int, int, int],
+        *,
+        batch: int,
+        threads: int | None,
+    ) -> Runner:
+        import onnxruntime as ort
+
+        threads = resolve_threads(threads)
+        data, _ = onnx_bytes(model, input_shape, dynamic_batch=True)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        providers = (
+            [self.provider]
+            if self.provider == "CPUExecutionProvider"
+            else [self.provider, "CPUExecutionProvider"]
+        )
+        session = ort.InferenceSession(data, options, providers=providers)
+        return _SessionRunner(session, self.name, batch, threads, self.device)
+
+
+@BACKENDS.register("onnxruntime-cpu")
+class OnnxRuntimeCpuBackend(OnnxRuntimeBackend):
+    """ONNX Runtime's default CPU execution provider."""
+
+    name = "onnxruntime-cpu"
+    provider = "CPUExecutionProvider"
+    install_hint = "pip install onnxruntime"
+
+
+class _GpuMixin:
+    def device_name(self) -> str:
+        return _gpu_name()
+
+
+@BACKENDS.register("onnxruntime-cuda")
+class OnnxRuntimeCudaBackend(_GpuMixin, OnnxRuntimeBackend):
+    """ONNX Runtime's CUDA execution provider (needs onnxruntime-gpu and an NVIDIA GPU)."""
+
+    name = "onnxruntime-cuda"
+    provider = "CUDAExecutionProvider"
+    install_hint = "pip uninstall onnxruntime && pip install onnxruntime-gpu, on an NVIDIA GPU"
+    device = "cuda"
+
+
+@BACKENDS.register("tensorrt")
+class TensorRtBackend(_GpuMixin, OnnxRuntimeBackend):
+    """TensorRT through ONNX Runtime's TensorRT execution provider; CUDA takes what it lacks."""
+
+    name = "tensorrt"
+    provider = "TensorrtExecutionProvider"
+    install_hint = "pip install onnxruntime-gpu tensorrt, on an NVIDIA GPU"
+    device = "cuda"
+
+
+def _gpu_name() -> str:
+    """The first CUDA device's name as nvidia-smi reports it, or ``"cuda"``."""
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi") is None:
+        return "cuda"
+    try:
+        result = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "cuda"
+    lines = result.stdout.strip().splitlines()
+    return lines[0].strip() if result.returncode == 0 and lines else "cuda"
