@@ -65,6 +65,9 @@ def explore_cmd(
     proxy_size: Annotated[
         int | None, Opt("--proxy-size", help="Proxy training resolution (96; seg 128).")
     ] = None,
+    proxy_samples: Annotated[
+        int | None, Opt("--proxy-samples", help="Train candidates on a subset (all).")
+    ] = None,
     final_epochs: Annotated[
         int | None, Opt("--final-epochs", help="Full training of the winner (8; 0 skips).")
     ] = None,
@@ -105,6 +108,7 @@ def explore_cmd(
         input_size=input_size, flops=flops, tolerance=tolerance, params_max=params_max,
         latency=latency, backend=backend, batch=batch, threads=threads, objectives=objectives,
         trials=trials, timeout=timeout, epochs=epochs, proxy_size=proxy_size,
+        proxy_samples=proxy_samples,
         final_epochs=final_epochs, study=study, storage=storage, artifacts=artifacts,
         engine=_engine(engine), workers=workers, ray_address=ray_address,
         strategy=_strategy(strategy), seed=seed, out=out_dir,

@@ -45,7 +45,9 @@ def explore(
     ``data`` replaces loading ``spec.data`` (tests, notebooks); it must match the spec's task.
     """
     from gensynth.search.finalize import finalize
+    from gensynth.studies.engines import check_engine
 
+    check_engine(spec)  # engine misfits fail before any data is read or study opened
     events = events or ExploreEvents()
     started = time.monotonic()
     stop = stop or StopSignal(None if spec.timeout_s is None else started + spec.timeout_s)
@@ -92,7 +94,8 @@ def _start_info(session: ExploreSession, done: int, requeued: list[int]) -> dict
         "data": f"{spec.data} ({session.data.format}, {len(session.data)} images, "
         f"{session.data.input_size}px)",
         "proxy": f"{spec.epochs} epochs at "
-        f"{session.train_config.input_size or session.data.input_size}px",
+        f"{session.train_config.input_size or session.data.input_size}px"
+        + (f" on {spec.proxy_samples} images" if spec.proxy_samples else ""),
         "timeout_s": spec.timeout_s,
         "final_epochs": spec.final_epochs,
         "artifacts": str(session.artifact_dir),

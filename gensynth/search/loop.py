@@ -31,8 +31,9 @@ if TYPE_CHECKING:
     from gensynth.search.generator import Proposal
     from gensynth.search.inquisitor import Evaluation
     from gensynth.search.session import ExploreSession
+    from gensynth.search.study_spec import StudySpec
 
-__all__ = ["StopSignal", "count_complete", "run_trials"]
+__all__ = ["StopSignal", "count_complete", "run_trials", "trained_attrs", "trial_seed"]
 
 #: Consecutive failures (same reason) after which the run stops instead of burning budget.
 MAX_REPEATED_FAILURES = 3
@@ -89,18 +90,12 @@ class _Objective:
 
     def _run(self, trial: optuna.Trial, started: float) -> float | list[float]:
         session = self.session
-        history = records_of(session.study.get_trials(deepcopy=False))
-        proposal = session.generator.propose(trial, history)
-        _record_proposal(trial, proposal)
-        self.events.trial_started(trial.number, proposal)
-        if not proposal.feasible:
-            return self._infeasible(trial, proposal)
-        twin = _completed_twin(history, proposal.spec.spec_hash)
-        if twin is not None:
-            return _reuse(trial, twin)
+        proposal, settled = self.prepare(trial)
+        if settled is not None:
+            return settled
         evaluation = session.inquisitor.evaluate(
             proposal.spec,
-            seed=session.spec.seed * 100_003 + trial.number,
+            seed=trial_seed(session.spec, trial.number),
             progress=self.events.training,
             should_stop=self.stop,
         )
@@ -109,6 +104,23 @@ class _Objective:
                 raise KeyboardInterrupt
             raise TrialFailed("stopped by the time limit before training finished")
         return self._complete(trial, proposal, evaluation, started)
+
+    def prepare(self, trial: optuna.Trial) -> tuple[Proposal, float | list[float] | None]:
+        """Propose and record a candidate; its values if settled untrained (infeasible, reuse).
+
+        The Ray engine calls this in the driver and trains the rest in Ray workers.
+        """
+        session = self.session
+        history = records_of(session.study.get_trials(deepcopy=False))
+        proposal = session.generator.propose(trial, history)
+        _record_proposal(trial, proposal)
+        self.events.trial_started(trial.number, proposal)
+        if not proposal.feasible:
+            return proposal, self._infeasible(trial, proposal)
+        twin = _completed_twin(history, proposal.spec.spec_hash)
+        if twin is not None:
+            return proposal, _reuse(trial, twin)
+        return proposal, None
 
     def _infeasible(self, trial: optuna.Trial, proposal: Proposal) -> float | list[float]:
         trial.set_user_attr(Attr.FEASIBLE, False)
@@ -122,33 +134,55 @@ class _Objective:
     def _complete(
         self, trial: optuna.Trial, proposal: Proposal, evaluation: Evaluation, started: float
     ) -> float | list[float]:
-        session = self.session
-        costs = proposal.costs
-        score = session.spec.utility(evaluation.metric, costs.params, costs.macs)
         record_start = time.perf_counter()
-        artifact = _upload_weights(session, trial, evaluation)
-        trial.set_user_attr(Attr.WEIGHTS, artifact)
-        trial.set_user_attr(Attr.FEASIBLE, True)
-        trial.set_user_attr(Attr.METRIC, round(evaluation.metric, 4))
-        trial.set_user_attr(Attr.METRIC_NAME, evaluation.metric_name)
-        trial.set_user_attr(Attr.METRICS, _jsonable(evaluation.metrics))
-        trial.set_user_attr(Attr.NETSCORE, round(score, 4))
-        trial.set_user_attr(Attr.INSIGHTS, evaluation.insights)
-        trial.set_user_attr(Attr.SEED, session.spec.seed * 100_003 + trial.number)
-        total = time.perf_counter() - started
-        timings = {
-            "propose_s": proposal.seconds,
-            **evaluation.timings,
-            "record_s": time.perf_counter() - record_start,
-            "images_per_s": evaluation.fit.images_per_second,
-            "total_s": total,
-        }
-        work = evaluation.timings["train_s"] + evaluation.timings["probe_s"]
-        timings["overhead_s"] = max(0.0, total - work)
-        trial.set_user_attr(Attr.TIMINGS, {k: round(v, 4) for k, v in timings.items()})
-        values = [_objective_value(name, evaluation.metric, score, proposal) for name in
-                  session.spec.objectives]  # fmt: skip
-        return values[0] if len(values) == 1 else values
+        artifact = _upload_weights(self.session, trial, evaluation)
+        attrs, values = trained_attrs(
+            self.session.spec, trial.number, proposal, evaluation, started, record_start
+        )
+        for key, value in {Attr.WEIGHTS: artifact, **attrs}.items():
+            trial.set_user_attr(key, value)
+        return values
+
+
+def trial_seed(spec: StudySpec, number: int) -> int:
+    """The seed trial ``number`` trains with (recorded on the trial)."""
+    return spec.seed * 100_003 + number
+
+
+def trained_attrs(
+    spec: StudySpec,
+    number: int,
+    proposal: Proposal,
+    evaluation: Evaluation,
+    started: float,
+    record_start: float,
+) -> tuple[dict[str, Any], float | list[float]]:
+    """The user attributes and objective values of a trained candidate (weights excluded)."""
+    costs = proposal.costs
+    score = spec.utility(evaluation.metric, costs.params, costs.macs)
+    total = time.perf_counter() - started
+    timings = {
+        "propose_s": proposal.seconds,
+        **evaluation.timings,
+        "record_s": time.perf_counter() - record_start,
+        "images_per_s": evaluation.fit.images_per_second,
+        "total_s": total,
+    }
+    work = evaluation.timings["train_s"] + evaluation.timings["probe_s"]
+    timings["overhead_s"] = max(0.0, total - work)
+    attrs = {
+        Attr.FEASIBLE: True,
+        Attr.METRIC: round(evaluation.metric, 4),
+        Attr.METRIC_NAME: evaluation.metric_name,
+        Attr.METRICS: _jsonable(evaluation.metrics),
+        Attr.NETSCORE: round(score, 4),
+        Attr.INSIGHTS: evaluation.insights,
+        Attr.SEED: trial_seed(spec, number),
+        Attr.TIMINGS: {k: round(v, 4) for k, v in timings.items()},
+    }
+    values = [_objective_value(name, evaluation.metric, score, proposal) for name in
+              spec.objectives]  # fmt: skip
+    return attrs, values[0] if len(values) == 1 else values
 
 
 def _objective_value(name: str, metric: float, score: float, proposal: Proposal) -> float:

@@ -48,6 +48,7 @@ def proxy_config(spec: StudySpec, input_size: int) -> TrainConfig:
         spec.task,
         epochs=spec.epochs,
         input_size=None if proxy >= input_size else proxy,
+        max_train_samples=spec.proxy_samples,
         seed=spec.seed,
         threads=spec.threads,
     )

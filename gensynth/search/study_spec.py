@@ -61,6 +61,7 @@ class ExploreOptions:
     timeout: str | int | float | None = None
     epochs: int | None = None
     proxy_size: int | None = None
+    proxy_samples: int | None = None
     final_epochs: int | None = None
     study: str | None = None
     storage: str | None = None
@@ -114,6 +115,7 @@ class StudySpec:
     timeout_s: float | None
     epochs: int
     proxy_size: int | None
+    proxy_samples: int | None
     final_epochs: int
     study_name: str
     storage: str
@@ -140,7 +142,8 @@ class StudySpec:
         """What must match for a rerun to continue this study (budget and engine may change)."""
         keys = (
             "task", "prototype", "input_size", "flops", "tolerance", "params_max", "latency_ms",
-            "backend", "batch", "objectives", "utility", "epochs", "proxy_size", "strategy",
+            "backend", "batch", "objectives", "utility", "epochs", "proxy_size", "proxy_samples",
+            "strategy",
         )  # fmt: skip
         return {key: to_dict(getattr(self, key)) for key in keys}
 
@@ -222,6 +225,7 @@ def resolve_options(opts: ExploreOptions) -> StudySpec:
         timeout_s=_timeout(opts.timeout),
         epochs=_positive(opts.epochs, 3, "--epochs"),
         proxy_size=_optional_positive(opts.proxy_size, "--proxy-size"),
+        proxy_samples=_optional_positive(opts.proxy_samples, "--proxy-samples"),
         final_epochs=_final_epochs(opts.final_epochs),
         study_name=study_name,
         storage=storage,

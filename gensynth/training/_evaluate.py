@@ -1,0 +1,263 @@
+"""Inference and evaluation: probabilities in batches, then the metrics of _metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from gensynth.errors import ConfigError, DataError
+from gensynth.training._metrics import (
+    DEFAULT_AREA_THRESHOLD,
+    DEFAULT_THRESHOLDS,
+    SegmentationStats,
+    classification_metrics,
+    segmentation_metrics,
+    segmentation_stats,
+)
+from gensynth.training._tensors import Prepared, prepare, resize_images, to_input
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from gensynth.data.dataset import DefectDataset, Split
+
+__all__ = ["evaluate", "predict_proba", "score_prepared"]
+
+_MAX_CONSTRUCTED_NEGATIVES = 200
+
+
+def _check_task(task: str) -> None:
+    if task not in ("classify", "segment"):
+        raise ConfigError(f"task: expected 'classify' or 'segment', got {task!r}")
+
+
+def uses_channels_last(model: nn.Module) -> bool:
+    """Whether the model's conv weights are stored channels-last (then feed NHWC inputs)."""
+    import torch
+
+    # 1x1 and depthwise weights look the same in both layouts: any unambiguous one decides.
+    return any(
+        param.dim() == 4
+        and param.is_contiguous(memory_format=torch.channels_last)
+        and not param.is_contiguous()
+        for param in model.parameters()
+    )
+
+
+def check_output(out: torch.Tensor, task: str, num_classes: int, size: tuple[int, int]) -> None:
+    """Raise DataError when the model's output does not fit the data (classes or mask shape)."""
+    if task == "classify":
+        if out.dim() != 2 or out.shape[1] != num_classes:
+            got = out.shape[1] if out.dim() == 2 else tuple(out.shape)
+            raise DataError(
+                f"the model outputs {got} class logits but the data has {num_classes} classes",
+                hint="use a spec whose num_classes matches the data set",
+            )
+    elif out.dim() != 4 or out.shape[1] != 1 or tuple(out.shape[-2:]) != size:
+        raise DataError(
+            f"expected a segmentation output of shape (N, 1, {size[0]}, {size[1]}), "
+            f"got {tuple(out.shape)}",
+            hint="segmentation specs must output one defect logit per input pixel",
+        )
+
+
+def _outputs(
+    model: nn.Module, images: torch.Tensor, batch_size: int
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """(start index, model output) per batch, in eval mode under inference_mode."""
+    import torch
+
+    fmt = torch.channels_last if uses_channels_last(model) else torch.contiguous_format
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, images.shape[0], batch_size):
+                batch = to_input(images[start : start + batch_size]).contiguous(memory_format=fmt)
+                yield start, model(batch)
+    finally:
+        model.train(was_training)
+
+
+def predict_proba(
+    model: nn.Module,
+    images: np.ndarray,
+    *,
+    task: str,
+    batch_size: int = 64,
+    input_size: int | None = None,
+) -> np.ndarray:
+    """Class probabilities (N, C), or defect-pixel probabilities (N, H, W), for raw images.
+
+    ``images``: uint8 (or 0..255 float) grayscale, (N, H, W) or (N, 1, H, W); resized to
+    ``input_size`` first when given. Preprocessing is the training one (PREPROCESSING).
+    """
+    import torch
+
+    _check_task(task)
+    array = np.asarray(images)
+    if array.ndim == 3:
+        array = array[:, None]
+    if array.ndim != 4:
+        raise DataError(f"images: expected shape (N, H, W) or (N, 1, H, W), got {array.shape}")
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if input_size is not None:
+        tensor = resize_images(tensor.to(torch.uint8), input_size)
+    parts = []
+    for _, out in _outputs(model, tensor, batch_size):
+        parts.append(out.softmax(dim=1) if task == "classify" else torch.sigmoid(out[:, 0]))
+    if not parts:
+        return np.zeros((0,), dtype=np.float32)
+    return torch.cat(parts).numpy()
+
+
+def score_prepared(
+    model: nn.Module,
+    prepared: Prepared,
+    *,
+    task: str,
+    class_names: Sequence[str],
+    batch_size: int = 64,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    area_threshold: float = DEFAULT_AREA_THRESHOLD,
+    extra_negatives: Prepared | None = None,
+    negatives_source: str = "",
+) -> dict[str, Any]:
+    """Metrics of ``model`` on already prepared tensors (what fit validates with each epoch)."""
+    import torch
+
+    if len(prepared) == 0:
+        raise DataError("expected at least one sample to evaluate, got an empty split")
+    size = (int(prepared.images.shape[-2]), int(prepared.images.shape[-1]))
+    if task == "classify":
+        preds = []
+        for _, out in _outputs(model, prepared.images, batch_size):
+            check_output(out, task, len(class_names), size)
+            preds.append(out.argmax(dim=1))
+        return classification_metrics(
+            prepared.labels.numpy(), torch.cat(preds).numpy(), class_names
+        )
+    if prepared.masks is None:
+        raise DataError("segmentation metrics need defect masks; the evaluated data has none")
+    stats = _seg_stats(model, prepared.images, prepared.masks, batch_size, thresholds)
+    extra = None
+    if extra_negatives is not None and len(extra_negatives):
+        extra = _seg_stats(model, extra_negatives.images, None, batch_size, thresholds)
+    return segmentation_metrics(
+        stats,
+        prepared.labels.numpy(),
+        class_names,
+        thresholds=thresholds,
+        area_threshold=area_threshold,
+        extra_negatives=extra,
+        negatives_source=negatives_source,
+    )
+
+
+def _seg_stats(
+    model: nn.Module,
+    images: torch.Tensor,
+    masks: torch.Tensor | None,
+    batch_size: int,
+    thresholds: Sequence[float],
+) -> SegmentationStats:
+    size = (int(images.shape[-2]), int(images.shape[-1]))
+    parts = []
+    for start, out in _outputs(model, images, batch_size):
+        check_output(out, "segment", 1, size)
+        probs = out[:, 0].sigmoid().numpy()
+        truth = None
+        if masks is not None:  # soft coverage 0..255 after a resize: defect where >= half
+            truth = masks[start : start + len(probs), 0].numpy() >= 128
+        parts.append(segmentation_stats(probs, truth, thresholds))
+    return SegmentationStats.concat(parts)
+
+
+def evaluate(
+    model: nn.Module,
+    data: DefectDataset,
+    *,
+    task: str,
+    split: Split | None = "val",
+    input_size: int | None = None,
+    batch_size: int = 64,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    area_threshold: float = DEFAULT_AREA_THRESHOLD,
+    negatives: np.ndarray | Literal["auto"] | None = "auto",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """JSON-ready metrics of ``model`` on one split of ``data`` (None = all of it).
+
+    Segmentation ``negatives`` (defect-free inputs for the false-alarm rate): "auto" uses the
+    split's own defect-free images, or, when it has none (NEU-Seg), clean backgrounds from
+    ``gensynth.data.clean_background``; an array supplies them; None adds none. The output's
+    ``decision.negatives_source`` says which were used.
+    """
+    _check_task(task)
+    prepared = prepare(data, split, input_size=input_size, need_masks=task == "segment")
+    extra, source = None, ""
+    if task == "segment":
+        extra, source = _negatives(negatives, prepared, data.input_size, input_size, seed)
+    metrics = score_prepared(
+        model,
+        prepared,
+        task=task,
+        class_names=data.class_names,
+        batch_size=batch_size,
+        thresholds=thresholds,
+        area_threshold=area_threshold,
+        extra_negatives=extra,
+        negatives_source=source,
+    )
+    metrics["split"] = split or "all"
+    metrics["input_size"] = int(prepared.images.shape[-1])
+    return metrics
+
+
+def _negatives(
+    negatives: np.ndarray | str | None,
+    prepared: Prepared,
+    data_size: int,
+    input_size: int | None,
+    seed: int,
+) -> tuple[Prepared | None, str]:
+    import torch
+
+    if negatives is None:
+        return None, ""
+    if isinstance(negatives, str):
+        if negatives != "auto":
+            raise ConfigError(
+                f"negatives: expected 'auto', an image array or None, got {negatives!r}"
+            )
+        own = prepared.masks
+        if own is None or bool((own.flatten(1).amax(dim=1) < 128).any()):
+            return None, ""  # the split has its own defect-free images
+        array, source = _clean_backgrounds(len(prepared), data_size, seed)
+        if array is None:
+            return None, ""
+    else:
+        array, source = np.asarray(negatives), "defect-free images supplied by the caller"
+    if array.ndim == 3:
+        array = array[:, None]
+    images = resize_images(
+        torch.from_numpy(np.ascontiguousarray(array, dtype=np.uint8)), input_size
+    )
+    labels = torch.full((len(images),), -1, dtype=torch.int64)
+    return Prepared(images=images, labels=labels, masks=None), source
+
+
+def _clean_backgrounds(count: int, size: int, seed: int) -> tuple[np.ndarray | None, str]:
+    """Constructed defect-free inputs, when the data layer offers a generator for them."""
+    try:
+        from gensynth.data import clean_background
+    except ImportError:
+        return None, ""
+    rng = np.random.default_rng(seed)
+    n = max(1, min(count, _MAX_CONSTRUCTED_NEGATIVES))
+    images = [np.clip(np.asarray(clean_background(rng, size)), 0, 255) for _ in range(n)]
+    source = f"clean synthetic backgrounds (gensynth.data.clean_background, seed {seed})"
+    return np.stack(images).astype(np.uint8), source

@@ -1,0 +1,328 @@
+"""The training loop: in-memory tensors, batch augmentation, best-on-validation selection."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from gensynth.errors import ConfigError, DataError, TrialFailed
+from gensynth.training._config import TrainConfig, primary_metric
+from gensynth.training._evaluate import check_output, score_prepared
+from gensynth.training._losses import classification_loss, dice_bce_loss
+from gensynth.training._tensors import Prepared, augment_batch, num_threads, prepare, to_input
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from gensynth.data.dataset import DefectDataset
+
+__all__ = ["FitResult", "fit"]
+
+Progress = Callable[[dict[str, Any]], None]
+
+
+@dataclasses.dataclass
+class FitResult:
+    """What one training run produced; ``state_dict`` is the best-validation epoch's weights."""
+
+    history: list[dict[str, Any]]
+    best_epoch: int
+    val_metrics: dict[str, Any]
+    train_seconds: float
+    images_per_second: float
+    state_dict: dict[str, torch.Tensor]
+    metric: str
+    stopped_early: bool = False
+    train_samples: int = 0
+    input_size: int = 0
+
+    @property
+    def best_value(self) -> float:
+        """The primary validation metric of the selected epoch (percent)."""
+        return float(self.val_metrics[self.metric])
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary (everything but the weights)."""
+        skip = {"state_dict"}
+        return {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip
+        }
+
+
+@dataclasses.dataclass
+class _Run:
+    """Mutable state of one fit call, so the helpers stay small."""
+
+    model: nn.Module
+    config: TrainConfig
+    task: str
+    num_classes: int
+    train: Prepared
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    generator: torch.Generator
+    steps: int
+    memory_format: torch.memory_format
+    progress: Progress | None
+    should_stop: Callable[[], bool] | None
+    step_seconds: float = 0.0
+    images_seen: int = 0
+    stopped: bool = False
+
+
+def fit(
+    model: nn.Module,
+    data: DefectDataset,
+    config: TrainConfig,
+    *,
+    task: str,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> FitResult:
+    """Train on the train split, validate every epoch, keep (and load back) the best epoch.
+
+    Raises TrialFailed on a NaN/inf loss, naming the epoch and step. ``progress`` receives
+    ``{"event": "step", epoch, epochs, step, steps, loss}`` dicts and, after validation,
+    ``{"event": "epoch", ..., metric name: value}``. ``should_stop`` is polled every step;
+    when it returns True training ends after validating what was trained so far.
+    """
+    import torch
+
+    metric = primary_metric(task)
+    started = time.perf_counter()
+    with num_threads(config.threads):
+        torch.manual_seed(config.seed)
+        train, val = _prepare_splits(data, config, task)
+        run = _start(model, config, task, train, progress, should_stop)
+        run.num_classes = data.num_classes if task == "classify" else 1
+        history: list[dict[str, Any]] = []
+        best: tuple[float, int, dict[str, Any], dict[str, torch.Tensor]] | None = None
+        for epoch in range(1, config.epochs + 1):
+            row, scores = _epoch(run, epoch, val, data.class_names, metric)
+            history.append(row)
+            if best is None or row[f"val_{metric}"] > best[0]:
+                best = (row[f"val_{metric}"], epoch, scores, _snapshot(model))
+            if run.stopped:
+                break
+    if best is None:  # unreachable: config validation guarantees epochs >= 1
+        raise ConfigError(f"epochs: expected a positive integer, got {config.epochs}")
+    model.load_state_dict(best[3])
+    return FitResult(
+        history=history,
+        best_epoch=best[1],
+        val_metrics=best[2],
+        train_seconds=time.perf_counter() - started,
+        images_per_second=run.images_seen / run.step_seconds if run.step_seconds else 0.0,
+        state_dict=best[3],
+        metric=metric,
+        stopped_early=run.stopped,
+        train_samples=len(train),
+        input_size=int(train.images.shape[-1]),
+    )
+
+
+def _epoch(
+    run: _Run, epoch: int, val: Prepared, class_names: tuple[str, ...], metric: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Train one epoch and validate: the history row and the validation metrics."""
+    tick = time.perf_counter()
+    seen, busy = run.images_seen, run.step_seconds
+    loss = _train_epoch(run, epoch)
+    speed = (run.images_seen - seen) / max(run.step_seconds - busy, 1e-9)
+    scores = score_prepared(
+        run.model,
+        val,
+        task=run.task,
+        class_names=class_names,
+        batch_size=run.config.eval_batch_size,
+    )
+    row = {
+        "epoch": epoch,
+        "loss": loss,
+        f"val_{metric}": float(scores[metric]),
+        "lr": float(run.optimizer.param_groups[0]["lr"]),
+        "seconds": time.perf_counter() - tick,
+        "images_per_second": speed,
+    }
+    if run.progress is not None:
+        run.progress({"event": "epoch", **row, "epochs": run.config.epochs})
+    return row, scores
+
+
+def _prepare_splits(
+    data: DefectDataset, config: TrainConfig, task: str
+) -> tuple[Prepared, Prepared]:
+    if task not in ("classify", "segment"):
+        raise ConfigError(f"task: expected 'classify' or 'segment', got {task!r}")
+    need = task == "segment"
+    train = prepare(
+        data,
+        "train",
+        input_size=config.input_size,
+        max_samples=config.max_train_samples,
+        seed=config.seed,
+        need_masks=need,
+    )
+    val = prepare(data, "val", input_size=config.input_size, need_masks=need)
+    if len(train) < 2:
+        raise DataError(f"training needs at least 2 samples in the train split, got {len(train)}")
+    if len(val) == 0:
+        raise DataError(
+            "the data set has no validation split, expected at least one sample",
+            hint="model selection uses the val split; regenerate the split with a val share",
+        )
+    return train, val
+
+
+def _start(
+    model: nn.Module,
+    config: TrainConfig,
+    task: str,
+    train: Prepared,
+    progress: Progress | None,
+    should_stop: Callable[[], bool] | None,
+) -> _Run:
+    import torch
+
+    fmt = torch.channels_last if config.channels_last else torch.contiguous_format
+    model.to(memory_format=fmt)  # type: ignore[call-overload]
+    # Batches of one break BatchNorm in training mode: drop the ragged tail instead.
+    steps = max(1, len(train) // config.batch_size)
+    optimizer = _optimizer(model, config)
+    return _Run(
+        model=model,
+        config=config,
+        task=task,
+        num_classes=1,
+        train=train,
+        optimizer=optimizer,
+        scheduler=_scheduler(optimizer, config, steps * config.epochs),
+        generator=torch.Generator().manual_seed(config.seed),
+        steps=steps,
+        memory_format=fmt,
+        progress=progress,
+        should_stop=should_stop,
+    )
+
+
+def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW or SGD; no weight decay on biases and norm scales (1-d parameters)."""
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ConfigError("the model has no trainable parameters, expected at least one")
+    groups = [
+        {"params": [p for p in params if p.dim() > 1], "weight_decay": config.weight_decay},
+        {"params": [p for p in params if p.dim() <= 1], "weight_decay": 0.0},
+    ]
+    groups = [g for g in groups if g["params"]]
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=True)
+    return torch.optim.AdamW(groups, lr=config.lr)
+
+
+def _scheduler(
+    optimizer: torch.optim.Optimizer, config: TrainConfig, total: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    import torch
+
+    if config.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer,
+            max_lr=config.lr,
+            total_steps=total,
+            pct_start=max(config.warmup_fraction, 0.05),
+        )
+    warmup = round(config.warmup_fraction * total)
+
+    def factor(step: int) -> float:
+        if config.schedule == "constant":
+            return 1.0
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        done = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, done)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _train_epoch(run: _Run, epoch: int) -> float | None:
+    """One pass over a fresh permutation of the train split; the mean loss (None: no step)."""
+    import torch
+
+    run.model.train()
+    order = torch.randperm(len(run.train), generator=run.generator)
+    size = run.config.batch_size if len(run.train) >= run.config.batch_size else len(run.train)
+    total = 0.0
+    done = 0
+    for step in range(1, run.steps + 1):
+        if run.should_stop is not None and run.should_stop():
+            run.stopped = True
+            break
+        tick = time.perf_counter()
+        idx = order[(step - 1) * size : step * size]
+        loss = _step(run, idx, epoch, step)
+        run.step_seconds += time.perf_counter() - tick
+        run.images_seen += len(idx)
+        total += loss
+        done += 1
+        if run.progress is not None:
+            run.progress(
+                {
+                    "event": "step",
+                    "epoch": epoch,
+                    "epochs": run.config.epochs,
+                    "step": step,
+                    "steps": run.steps,
+                    "loss": loss,
+                }
+            )
+    return total / done if done else None
+
+
+def _step(run: _Run, idx: torch.Tensor, epoch: int, step: int) -> float:
+    """Forward, loss, finite check, backward, clip, update: the loss value."""
+    import torch
+
+    images = run.train.images[idx]
+    masks = None if run.train.masks is None else run.train.masks[idx]
+    if run.config.augment:
+        images, masks = augment_batch(images, masks, run.generator)
+    inputs = to_input(images).contiguous(memory_format=run.memory_format)
+    out = run.model(inputs)
+    if epoch == 1 and step == 1:
+        size = (int(inputs.shape[-2]), int(inputs.shape[-1]))
+        check_output(out, run.task, run.num_classes, size)
+    if run.task == "classify":
+        loss = classification_loss(out, run.train.labels[idx], run.config.label_smoothing)
+    elif masks is None:  # unreachable: prepare(need_masks=True) refuses data without masks
+        raise DataError("segmentation training needs defect masks; the batch has none")
+    else:
+        target = masks.float().mul_(1.0 / 255.0)
+        loss = dice_bce_loss(out, target, run.config.bce_weight)
+    value = float(loss.item())
+    if not math.isfinite(value):
+        raise TrialFailed(
+            f"training diverged: loss is {value} at epoch {epoch}, step {step}",
+            hint="lower the learning rate, or set grad_clip to clip gradients",
+        )
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if run.config.grad_clip is not None:
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.config.grad_clip)
+    run.optimizer.step()
+    run.scheduler.step()
+    return value
+
+
+def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    import torch
+
+    # Contiguous copies: safetensors refuses channels-last tensors, and callers save these.
+    fmt = torch.contiguous_format
+    return {k: v.detach().clone(memory_format=fmt) for k, v in model.state_dict().items()}

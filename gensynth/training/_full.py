@@ -1,0 +1,170 @@
+"""Full training into a model directory: fit, test once, costs, provenance, figures."""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gensynth.errors import DataError
+from gensynth.training._config import TrainConfig, primary_metric
+from gensynth.training._evaluate import evaluate
+from gensynth.training._fit import FitResult, Progress, fit
+from gensynth.training._plots import plot_confusion, plot_curves, plot_decision_sweep
+from gensynth.training._tensors import PREPROCESSING, seed_everything
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from gensynth.data.dataset import DefectDataset
+    from gensynth.prototypes import ArchSpec
+
+__all__ = ["CURVES_FILE", "check_compatible", "costs_of", "train_to_dir"]
+
+CURVES_FILE = "curves.png"
+CONFUSION_FILE = "confusion.png"
+SWEEP_FILE = "pr_sweep.png"
+
+
+def data_channels(data: DefectDataset) -> int:
+    """Channels of the data's images: grayscale (N, H, W) is 1, (N, C, H, W) is C."""
+    return 1 if data.images.ndim == 3 else int(data.images.shape[1])
+
+
+def check_compatible(spec: ArchSpec, data: DefectDataset) -> None:
+    """Raise DataError when ``data`` cannot train ``spec`` (channels, classes, masks)."""
+    channels = data_channels(data)
+    if spec.in_channels != channels:
+        raise DataError(
+            f"the spec expects {spec.in_channels} input channels, the data has {channels}",
+            hint="set in_channels in the spec to match the images",
+        )
+    if spec.task == "classify" and spec.num_classes != data.num_classes:
+        raise DataError(
+            f"the spec has {spec.num_classes} classes, the data has {data.num_classes} "
+            f"({', '.join(data.class_names)})",
+            hint="set num_classes in the spec, or train on data with that many classes",
+        )
+    if spec.task == "segment" and data.masks is None:
+        raise DataError(
+            f"a segmentation spec needs defect masks; the data {data.root!r} ({data.format}) "
+            "has none (classification data?)",
+            hint="use segmentation data, or a classification spec",
+        )
+
+
+def costs_of(spec: ArchSpec, model: nn.Module) -> dict[str, Any]:
+    """MACs and parameters from gensynth.constraints.count_costs, or parameters alone."""
+    try:
+        from gensynth.constraints import count_costs
+    except ImportError:
+        params = sum(p.numel() for p in model.parameters())
+        return {"macs": None, "params": int(params), "costs_source": "torch parameter count"}
+    costs = count_costs(spec)
+    return {
+        "macs": int(costs.macs),
+        "params": int(costs.params),
+        "costs_source": "gensynth.constraints.count_costs",
+    }
+
+
+def train_to_dir(
+    spec: ArchSpec,
+    data: DefectDataset,
+    config: TrainConfig,
+    out: Path,
+    *,
+    data_source: str,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict[str, Any]:
+    """Train ``spec`` on ``data``, test once, and write the model directory; its metrics.
+
+    ``out`` must already be prepared (gensynth.modeldir.prepare_out_dir).
+    """
+    from gensynth.modeldir import save_model_dir
+
+    check_compatible(spec, data)
+    started = time.perf_counter()
+    seed_everything(config.seed)
+    model = spec.build()
+    if config.input_size is None and data.input_size != spec.input_size:
+        config = config.replace(input_size=spec.input_size)
+    result = fit(model, data, config, task=spec.task, progress=progress, should_stop=should_stop)
+    tick = time.perf_counter()
+    kwargs: dict[str, Any] = {"task": spec.task, "input_size": config.input_size}
+    test = evaluate(model, data, split="test", seed=config.seed, **kwargs)
+    val = evaluate(model, data, split="val", seed=config.seed, **kwargs)
+    timings = {
+        "train_seconds": result.train_seconds,
+        "images_per_second": result.images_per_second,
+        "evaluate_seconds": time.perf_counter() - tick,
+        "total_seconds": time.perf_counter() - started,
+    }
+    metrics = {
+        "task": spec.task,
+        "metric": primary_metric(spec.task),
+        "spec_hash": spec.spec_hash,
+        "spec": spec.describe(),
+        "test": test,
+        "val": val,
+        **_training_part(result),
+        **costs_of(spec, model),
+        "data": _data_part(data, data_source),
+        "seed": config.seed,
+        "training": config.to_dict(),
+        "preprocessing": PREPROCESSING,
+        "timings": timings,
+        **_provenance_part(),
+    }
+    save_model_dir(out, spec, model, metrics)
+    _figures(out, metrics)
+    return metrics
+
+
+def _provenance_part() -> dict[str, Any]:
+    from gensynth import provenance
+
+    return {
+        "versions": provenance.versions(),
+        "git_sha": provenance.git_sha(),
+        "machine": provenance.machine(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _training_part(result: FitResult) -> dict[str, Any]:
+    return {
+        "history": result.history,
+        "best_epoch": result.best_epoch,
+        "stopped_early": result.stopped_early,
+        "train_samples": result.train_samples,
+        "input_size": result.input_size,
+    }
+
+
+def _data_part(data: DefectDataset, source: str) -> dict[str, Any]:
+    counts = data.counts()
+    return {
+        "source": source,
+        "format": data.format,
+        "root": data.root,
+        "fingerprint": data.fingerprint,
+        "class_names": list(data.class_names),
+        "input_size": data.input_size,
+        "split_counts": {
+            s: sum(row[s] for row in counts.values()) for s in ("train", "val", "test")
+        },
+        "class_counts": counts,
+    }
+
+
+def _figures(out: Path, metrics: dict[str, Any]) -> None:
+    plot_curves(metrics["history"], out / CURVES_FILE, metric=metrics["metric"])
+    test = metrics["test"]
+    if metrics["task"] == "classify":
+        plot_confusion(test["confusion"], out / CONFUSION_FILE, title="Confusion matrix (test)")
+    else:
+        plot_decision_sweep(test["decision"], out / SWEEP_FILE, title="Defect decision (test)")
