@@ -49,6 +49,20 @@ ACTIVATIONS: dict[str, ActLayer] = {
 }
 
 
+class StridedPointwiseConv(nn.Conv2d):
+    """A strided 1x1 convolution computed as subsample-then-1x1: the identical result.
+
+    torch 2.13's CPU backward of a strided 1x1 convolution in channels-last memory corrupts the
+    heap (segfault, "double free") for inputs with 2-12 channels at 48 px and up; taking every
+    stride-th pixel first avoids that kernel. Same parameters, MACs and state-dict keys.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        sh, sw = self.stride
+        subsampled = x[:, :, ::sh, ::sw]
+        return F.conv2d(subsampled, self.weight, self.bias, 1, 0, self.dilation, self.groups)
+
+
 class ConvNormAct(nn.Sequential):
     """Convolution ("same" padding, no bias), optional norm and activation."""
 
@@ -66,8 +80,10 @@ class ConvNormAct(nn.Sequential):
     ) -> None:
         kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
         padding = (dilation * (kh - 1) // 2, dilation * (kw - 1) // 2)
+        strided_pointwise = (kh, kw) == (1, 1) and stride not in (1, (1, 1))
+        conv_type = StridedPointwiseConv if strided_pointwise else nn.Conv2d
         layers: list[nn.Module] = [
-            nn.Conv2d(cin, cout, (kh, kw), stride, padding, dilation, groups, bias=False),
+            conv_type(cin, cout, (kh, kw), stride, padding, dilation, groups, bias=False),
             norm_layer(cout),
         ]
         if act_layer is not None:
