@@ -189,6 +189,12 @@ def repair(
             return _check_params(current, state.found, band, params_max, steps, "; ".join(notes))
         if state.outcome == "too-cheap":
             break
+        # Too costly at the narrowest widths: downsample earlier, else one block fewer.
+        strided = current.downsample_earlier()
+        if strided is not None:
+            current, stage = strided
+            notes.append(f"{stage} stride 2")
+            continue
         dropped = _drop_block(current, state)
         if dropped is None:
             break
@@ -340,7 +346,8 @@ def _infeasible(
     if state.outcome == "too-costly":
         sections = _sections(point.spec)
         reason = (
-            f"needs {measured} MACs even at the minimum width (8 channels everywhere), above "
+            f"needs {measured} MACs even at the minimum width ({spec.min_width} channels "
+            "everywhere), above "
             f"the band {band.describe()}{sections}; reduce depth, kernel sizes or resolution"
         )
     elif state.outcome == "too-cheap":

@@ -43,6 +43,8 @@ class ArchSpec(abc.ABC):
 
     prototype: ClassVar[str]
     task: ClassVar[Task]
+    #: The narrowest a scalable width may get (repair and mutations respect it).
+    min_width: ClassVar[int] = 8
 
     in_channels: int
     input_size: int
@@ -60,15 +62,18 @@ class ArchSpec(abc.ABC):
         """The same design with every width scaled by ``multiplier`` (hardware friendly).
 
         Each width becomes the nearest multiple of ``divisor`` to ``width x multiplier``, at
-        least 8 channels. Costs are monotone non-decreasing in ``multiplier``; repair bisects
-        on it. Always scale from the original spec: scaling compounds rounding.
+        least ``min_width`` channels. Costs are monotone non-decreasing in ``multiplier``;
+        repair bisects on it. Always scale from the original spec: scaling compounds rounding.
         """
         from gensynth.prototypes._shapes import make_divisible
 
         if not multiplier > 0:
             raise ConfigError(f"width multiplier: expected a positive number, got {multiplier}")
         return self.with_widths(
-            tuple(make_divisible(w * multiplier, divisor) for w in self.widths())
+            tuple(
+                make_divisible(w * multiplier, divisor, minimum=self.min_width)
+                for w in self.widths()
+            )
         )
 
     @abc.abstractmethod
@@ -89,6 +94,10 @@ class ArchSpec(abc.ABC):
 
     def reduce_depth(self, stage: str) -> ArchSpec | None:
         """The same design with one block fewer in ``stage``; None where it has only one."""
+        return None
+
+    def downsample_earlier(self) -> tuple[ArchSpec, str] | None:
+        """The same design with its first full-resolution stage strided; None where none is."""
         return None
 
     def analytic_costs(self) -> Any:

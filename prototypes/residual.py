@@ -126,6 +126,9 @@ class ResidualSpec(ArchSpec):
 
     prototype: ClassVar[str] = "residual"
     task: ClassVar[Task] = "classify"
+    # Stages narrower than 16 channels train and run poorly on CPUs (memory-bound) and only
+    # win NetScore through their parameter count; the design space leaves them out.
+    min_width: ClassVar[int] = 16
 
     in_channels: int = 1
     input_size: int = 200
@@ -194,6 +197,19 @@ class ResidualSpec(ArchSpec):
         stages = list(self.stages)
         stages[i] = dataclasses.replace(stages[i], depth=stages[i].depth - 1)
         return dataclasses.replace(self, stages=tuple(stages))
+
+    def downsample_earlier(self) -> tuple[ResidualSpec, str] | None:
+        for i, stage in enumerate(self.stages):
+            if stage.stride == 1:
+                stages = list(self.stages)
+                stages[i] = dataclasses.replace(stage, stride=2)
+                candidate = dataclasses.replace(self, stages=tuple(stages))
+                try:
+                    candidate.validate()
+                except ConfigError:
+                    return None
+                return candidate, f"stage{i}"
+        return None
 
     def analytic_costs(self) -> _shapes.Tally:
         t = _shapes.Tally(act_params=1 if self.act == "prelu" else 0)

@@ -135,8 +135,12 @@ def _residual_sample(trial: Any, in_channels: int, input_size: int, num_classes:
         stride=2,
         pool=trial.suggest_categorical("stem_pool", (False, True)),
     )
-    stages = tuple(_sample_stage(trial, i) for i in range(n_stages))
-    return ResidualSpec(in_channels, input_size, num_classes, stem, stages, "relu")
+    stages = [_sample_stage(trial, i) for i in range(n_stages)]
+    # Widths never shrink with depth (a design principle of good residual spaces, RegNet):
+    # the sampled widths are assigned to the stages in increasing order.
+    widths = sorted(stage.width for stage in stages)
+    stages = [dataclasses.replace(s, width=w) for s, w in zip(stages, widths, strict=True)]
+    return ResidualSpec(in_channels, input_size, num_classes, stem, tuple(stages), "relu")
 
 
 def _sample_stage(trial: Any, i: int) -> StageSpec:
