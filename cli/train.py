@@ -25,12 +25,10 @@ FULL_EPOCHS = {"classify": 30, "segment": 40}
 
 
 def _spec_from_study(name: str, trial: int, storage: str) -> ArchSpec:
-    """The spec of trial ``trial`` of study ``name`` (needs the study layer)."""
-    raise ConfigError(
-        "training from a study trial needs the study layer (gensynth.studies), "
-        "which is not available yet",
-        hint="export the trial's spec and pass it with --spec SPEC.yaml",
-    )
+    """The spec of trial ``trial`` of study ``name`` in ``storage``."""
+    from gensynth.studies.trials import spec_of_trial
+
+    return spec_of_trial(storage, name, trial)
 
 
 def _resolve_spec(spec: Path | None, study: str | None, trial: int | None, storage: str | None):

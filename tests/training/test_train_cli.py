@@ -127,13 +127,6 @@ def test_neither_spec_nor_study(tmp_path, toy_loader):
     assert result.exit_code == 2 and "got neither" in result.output
 
 
-def test_study_path_is_not_available_yet(tmp_path, toy_loader):
-    args = ["train", "--study", "s", "--trial", "3", "--storage", "sqlite:///x.db"]
-    result = runner.invoke(app, [*args, "--out", str(tmp_path / "m")])
-    assert result.exit_code == 2
-    assert "training from a study trial needs" in result.output
-
-
 def test_missing_and_broken_spec_files(tmp_path, toy_loader):
     missing = _train("--spec", tmp_path / "nope.yaml", "--out", tmp_path / "m")
     assert missing.exit_code == 2 and "does not exist" in missing.output
