@@ -1,1 +1,37 @@
-"""gensynth.studies: storage URLs, study metadata, leaderboards, export, sharing, engines."""
+"""gensynth.studies: storage URLs, study metadata, leaderboards, export, sharing, engines.
+
+The engines (``workers``, ``ray_engine``) are imported by the explore loop when asked for.
+"""
+
+from __future__ import annotations
+
+from gensynth.studies.export import export_study, study_document
+from gensynth.studies.leaderboard import LeaderboardRow, leaderboard, pareto_front
+from gensynth.studies.pareto import ParetoPlot, plot_pareto
+from gensynth.studies.storage import open_existing_storage, open_storage, parse_storage_url, redact
+from gensynth.studies.study import load_existing_study, open_study, study_names
+from gensynth.studies.summary import StudySummary, list_studies, summarize
+from gensynth.studies.trials import download_trial_weights, fetch_trial, spec_of_trial
+
+__all__ = [
+    "LeaderboardRow",
+    "ParetoPlot",
+    "StudySummary",
+    "download_trial_weights",
+    "export_study",
+    "fetch_trial",
+    "leaderboard",
+    "list_studies",
+    "load_existing_study",
+    "open_existing_storage",
+    "open_storage",
+    "open_study",
+    "pareto_front",
+    "parse_storage_url",
+    "plot_pareto",
+    "redact",
+    "spec_of_trial",
+    "study_document",
+    "study_names",
+    "summarize",
+]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_STORAGE",
     "StorageLocation",
+    "open_existing_storage",
     "open_storage",
     "parse_storage_url",
     "redact",
@@ -125,28 +127,26 @@ def open_storage(
     location = parse_storage_url(url)
     _check_parent(location)
     if location.kind == "journal" and location.path is not None:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
         try:
             return JournalStorage(JournalFileBackend(str(location.path)))
         except OSError as err:
             raise StorageError(
                 f"cannot open journal {location.redacted}: {err.strerror}"
             ) from None
-    engine_kwargs: dict[str, object] = {}
-    if location.kind == "sqlite":
-        engine_kwargs["connect_args"] = {"timeout": 60}
-    elif location.kind == "postgresql":
-        engine_kwargs["pool_pre_ping"] = True
-        engine_kwargs["connect_args"] = {"connect_timeout": 10}
+    engine_kwargs = _engine_kwargs(location)
     try:
         with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.8
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             retry = RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
-            return RDBStorage(
-                _sqlalchemy_url(location),
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=heartbeat_interval,
-                grace_period=grace_period,
-                heartbeat_stale_trial_callback=retry if heartbeat_interval else None,
+            return _with_schema_race_retry(
+                lambda: RDBStorage(
+                    _sqlalchemy_url(location),
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=heartbeat_interval,
+                    grace_period=grace_period,
+                    heartbeat_stale_trial_callback=retry if heartbeat_interval else None,
+                )
             )
     except StorageError:
         raise
@@ -162,6 +162,45 @@ def open_storage(
         ) from None
     finally:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _engine_kwargs(location: StorageLocation) -> dict[str, object]:
+    """SQLAlchemy engine options: wait for SQLite's lock, fail fast on an absent server."""
+    if location.kind == "sqlite":
+        return {"connect_args": {"timeout": 60}}
+    if location.kind == "postgresql":
+        return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
+    return {}
+
+
+#: Driver messages when two processes create the tables of a new database at the same moment.
+_SCHEMA_RACE = ("already exists", "UNIQUE constraint failed", "duplicate key")
+
+
+def _with_schema_race_retry(create: Callable[[], BaseStorage], attempts: int = 4) -> BaseStorage:
+    """``create()``, tried again when another process was creating the same new schema."""
+    import time
+
+    for attempt in range(attempts - 1):
+        try:
+            return create()
+        except Exception as err:
+            if not any(m in str(getattr(err, "orig", None) or err) for m in _SCHEMA_RACE):
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    return create()
+
+
+def open_existing_storage(url: str) -> BaseStorage:
+    """Open a storage to read it: a study file that is not there is an error, not a new file."""
+    location = parse_storage_url(url)
+    if location.path is not None and not location.path.is_file():
+        _check_parent(location)
+        raise StorageError(
+            f"storage {location.redacted}: no study file {str(location.path)!r}",
+            hint="check the path: sqlite:///relative.db or sqlite:////absolute/path.db",
+        )
+    return open_storage(url, heartbeat_interval=None, grace_period=None)
 
 
 def _reason(err: Exception, url: str) -> str:

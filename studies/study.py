@@ -7,10 +7,10 @@ Optuna's public API read the same study.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from gensynth.errors import ConfigError, StorageError
-from gensynth.studies.storage import open_storage, redact
+from gensynth.studies.storage import open_existing_storage, open_storage, redact
 
 if TYPE_CHECKING:
     import optuna
@@ -34,14 +34,20 @@ PROVENANCE_KEY = "gensynth.provenance"
 
 
 def make_sampler(spec: StudySpec, *, worker: int = 0) -> optuna.samplers.BaseSampler:
-    """The seeded sampler for a strategy; each worker gets its own seed stream."""
-    import optuna
+    """The seeded sampler for a strategy, the same in every worker.
 
-    seed = spec.seed * 1009 + worker
+    Draws are reseeded from (seed, trial number) before each trial, so concurrent workers,
+    other machines and reruns never replay one another's candidates, and trial N draws the
+    same whichever worker runs it. ``worker`` is kept for callers; it no longer changes draws.
+    """
+    from gensynth.studies.samplers import TrialSeededRandomSampler, TrialSeededTPESampler
+
+    del worker  # one stream per trial number, not per process
+    seed = spec.seed * 1009
     if spec.strategy == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
+        return TrialSeededRandomSampler(seed=seed)
     startup = max(4, min(10, spec.trials // 4))
-    return optuna.samplers.TPESampler(
+    return TrialSeededTPESampler(
         seed=seed, n_startup_trials=startup, multivariate=True, constant_liar=True
     )
 
@@ -86,11 +92,11 @@ def open_study(
         study_name=spec.study_name,
         storage=storage,
         sampler=sampler,
-        directions=spec.directions,
+        directions=cast("list[Literal['minimize', 'maximize']]", spec.directions),
         load_if_exists=True,  # another worker may create it at the same moment
     )
     if SPEC_KEY not in study.user_attrs:
-        study.set_user_attr(SPEC_KEY, spec.to_dict())
+        study.set_user_attr(SPEC_KEY, {**spec.to_dict(), "storage": redact(spec.storage)})
         study.set_user_attr(IDENTITY_KEY, spec.identity())
         study.set_user_attr(DATA_KEY, data_info)
         study.set_user_attr(
@@ -132,7 +138,7 @@ def load_existing_study(name: str, storage_url: str) -> optuna.Study:
 
     from gensynth.registry import closest
 
-    storage = open_storage(storage_url, heartbeat_interval=None, grace_period=None)
+    storage = open_existing_storage(storage_url)
     names = study_names(storage)
     if name not in names:
         near = closest(name, names)
