@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 PYTEST_ARGS ?=
-EXPLORE_ARGS ?= --trials 10 --epochs 3 --out gensynth-out
+EXPLORE_ARGS ?=
 
 .PHONY: install install-dev explore test test-extended lint typecheck clean
 

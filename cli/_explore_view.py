@@ -12,9 +12,9 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
 
 from gensynth.cli._common import err, out
+from gensynth.cli._tables import print_leaderboard
 from gensynth.constraints.quantities import format_count
 from gensynth.search.events import ExploreEvents
 
@@ -22,9 +22,8 @@ if TYPE_CHECKING:
     from gensynth.search.explore import ExploreResult
     from gensynth.search.generator import Proposal
     from gensynth.search.records import TrialRecord
-    from gensynth.studies.leaderboard import LeaderboardRow
 
-__all__ = ["RichExploreView", "print_leaderboard", "print_result"]
+__all__ = ["RichExploreView", "print_result"]
 
 
 def _fmt_duration(seconds: float | None) -> str:
@@ -142,40 +141,20 @@ def _trial_line(record: TrialRecord, metric_name: str) -> str:
     )
 
 
-def print_leaderboard(rows: list[LeaderboardRow], *, metric_name: str, limit: int = 10) -> None:
-    """The feasible trials, best first (stdout)."""
-    table = Table(title="Leaderboard (feasible trials, validation on the proxy budget)")
-    for column in ("#", "trial", "MACs", "params", "latency", metric_name, "NetScore"):
-        table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("spec", no_wrap=True, overflow="ellipsis", min_width=20)
-    for row in rows[:limit]:
-        table.add_row(
-            str(row.rank) + ("*" if row.on_front and len(row.values) > 1 else ""),
-            str(row.trial),
-            format_count(row.macs or 0),
-            format_count(row.params or 0),
-            "-" if row.latency_ms is None else f"{row.latency_ms:.2f} ms",
-            "-" if row.metric is None else f"{row.metric:.1f}%",
-            "-" if row.netscore is None else f"{row.netscore:.2f}",
-            row.describe,
-        )
-    out.print(table)
-
-
 def print_result(result: ExploreResult) -> None:
     """Leaderboard, then the winner's held-out figures and where its files are."""
     final = result.final
     metric_name = "accuracy" if result.session.spec.task == "classify" else "mIoU"
     if final is None:
         return
-    print_leaderboard(final.leaderboard, metric_name=metric_name)
+    print_leaderboard(final.leaderboard, metric_name, limit=10)
     m = final.metrics
     key = m["metric"]
     test = m["test"].get(key)
     lat = m["latency"]
     lines = [
         f"[bold]Winner: trial #{final.winner.number}[/bold]  {final.winner.describe}",
-        f"  MACs {format_count(m['macs'])} ({result.session.spec.describe_limits()}) · "
+        f"  MACs {format_count(m['macs'])} (limits: {result.session.spec.describe_limits()}) · "
         f"params {format_count(m['params'])}",
         f"  test {metric_name} {test:.2f}% on {_test_count(m)} held-out images · "
         f"NetScore {m.get('netscore_test', float('nan')):.2f}",

@@ -59,9 +59,9 @@ def explore_cmd(
         str | None,
         Opt("--objectives", help="netscore (default), or a Pareto pair: accuracy,macs."),
     ] = None,
-    trials: Annotated[int | None, Opt("--trials", help="Completed trials to reach (12).")] = None,
+    trials: Annotated[int | None, Opt("--trials", help="Completed trials to reach (10).")] = None,
     timeout: Annotated[str | None, Opt("--timeout", help="Stop after, e.g. 30m (30m).")] = None,
-    epochs: Annotated[int | None, Opt("--epochs", help="Proxy epochs per candidate (3).")] = None,
+    epochs: Annotated[int | None, Opt("--epochs", help="Proxy epochs per candidate (4).")] = None,
     proxy_size: Annotated[
         int | None, Opt("--proxy-size", help="Proxy training resolution (96; seg 128).")
     ] = None,

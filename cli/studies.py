@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gensynth.cli._common import JsonOpt, StorageOpt, err, out, print_json
+from gensynth.cli._tables import print_leaderboard
 
 if TYPE_CHECKING:
-    from gensynth.studies.leaderboard import LeaderboardRow
     from gensynth.studies.summary import StudySummary
 
 __all__ = ["app"]
@@ -47,22 +47,6 @@ def list_cmd(storage: StorageOpt, json_out: JsonOpt = False) -> None:
     _print_summaries(summaries)
 
 
-def _table(title: str, columns: list[str], rows: list[list[str]], flexible: str) -> None:
-    """A table whose short columns never collapse; only ``flexible`` wraps on narrow screens."""
-    from rich.table import Table
-
-    table = Table(title=title)
-    for i, column in enumerate(columns):
-        if column == flexible:
-            table.add_column(column, overflow="fold", ratio=1, min_width=12)
-            continue
-        width = max([len(column), *(len(row[i]) for row in rows)])
-        table.add_column(column, min_width=width, no_wrap=True)
-    for row in rows:
-        table.add_row(*row)
-    out.print(table)
-
-
 def _best_text(s: StudySummary) -> str:
     if s.best_trial is None:
         return "-"
@@ -86,28 +70,6 @@ def _print_summaries(summaries: list[StudySummary]) -> None:
             f"best {_best_text(s)}",
             highlight=False,
         )
-
-
-def _row_cells(r: LeaderboardRow) -> list[str]:
-    from gensynth.constraints.quantities import format_count
-
-    return [
-        str(r.rank) + ("*" if r.on_front and len(r.values) > 1 else ""),
-        str(r.trial),
-        format_count(r.macs or 0),
-        format_count(r.params or 0),
-        "-" if r.latency_ms is None else f"{r.latency_ms:.2f} ms",
-        "-" if r.metric is None else f"{r.metric:.1f}%",
-        "-" if r.netscore is None else f"{r.netscore:.2f}",
-        r.describe,
-    ]
-
-
-def _print_rows(rows: list[LeaderboardRow], metric: str) -> None:
-    columns = ["#", "trial", "MACs", "params", "latency", metric, "NetScore", "spec"]
-    cells = [_row_cells(r) for r in rows]
-    _table("Leaderboard (feasible trials, validation on the proxy budget)", columns, cells,
-           flexible="spec")  # fmt: skip
 
 
 @app.command("show")
@@ -142,7 +104,7 @@ def show_cmd(
         err.print("No feasible trained trial yet.")
         return
     metric = "mIoU" if summary.task == "segment" else "accuracy"
-    _print_rows(rows, metric)
+    print_leaderboard(rows, metric)
 
 
 @app.command("export")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gensynth.config import from_dict, load_yaml, to_dict
+from gensynth.constraints.indicator import compact_count
 from gensynth.constraints.quantities import (
     format_count,
     parse_count,
@@ -150,9 +151,9 @@ class StudySpec:
     def describe_limits(self) -> str:
         parts = []
         if self.flops is not None:
-            parts.append(f"MACs {format_count(self.flops)} ± {self.tolerance:.0%}")
+            parts.append(f"MACs {compact_count(self.flops)} ± {self.tolerance * 100:g}%")
         if self.params_max is not None:
-            parts.append(f"params ≤ {format_count(self.params_max)}")
+            parts.append(f"params ≤ {compact_count(self.params_max)}")
         if self.latency_ms is not None:
             parts.append(f"latency ≤ {self.latency_ms:g} ms ({self.backend}, batch {self.batch})")
         return ", ".join(parts) or "none"
@@ -221,9 +222,9 @@ def resolve_options(opts: ExploreOptions) -> StudySpec:
         threads=_optional_positive(opts.threads, "--threads"),
         objectives=_objectives(opts.objectives, latency_ms),
         utility=opts.utility or NetScore(),
-        trials=_positive(opts.trials, 12, "--trials"),
+        trials=_positive(opts.trials, 10, "--trials"),
         timeout_s=_timeout(opts.timeout),
-        epochs=_positive(opts.epochs, 3, "--epochs"),
+        epochs=_positive(opts.epochs, 4, "--epochs"),
         proxy_size=_optional_positive(opts.proxy_size, "--proxy-size"),
         proxy_samples=_optional_positive(opts.proxy_samples, "--proxy-samples"),
         final_epochs=_final_epochs(opts.final_epochs),
