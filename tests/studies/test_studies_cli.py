@@ -27,7 +27,7 @@ def test_list_counts_every_state(crafted):
     assert result.exit_code == 0, result.output
     (study,) = json.loads(result.stdout)["studies"]
     assert study["name"] == "crafted" and study["task"] == "classify"
-    assert study["limits"] == "MACs 2.00M ± 10%"
+    assert study["limits"] == "MACs 2M ± 10%"
     counts = {k: study[k] for k in ("complete", "feasible", "infeasible", "failed", "running")}
     assert counts == {"complete": 6, "feasible": 4, "infeasible": 2, "failed": 1, "running": 1}
     assert study["best_trial"] == 2 and study["best_value"] == 85.0
@@ -37,7 +37,7 @@ def test_list_as_text_names_limits_and_best(crafted):
     url, _ = crafted
     result = runner.invoke(app, ["studies", "list", "--storage", url])
     assert result.exit_code == 0, result.output
-    assert "crafted" in result.stdout and "MACs 2.00M ± 10%" in result.stdout
+    assert "crafted" in result.stdout and "MACs 2M ± 10%" in result.stdout
     assert "6 complete (4 feasible, 2 infeasible)" in result.stdout
     assert "best #2 NetScore 85.00" in result.stdout
 
