@@ -59,17 +59,21 @@ def explore_cmd(
         str | None,
         Opt("--objectives", help="netscore (default), or a Pareto pair: accuracy,macs."),
     ] = None,
-    trials: Annotated[int | None, Opt("--trials", help="Completed trials to reach (10).")] = None,
+    trials: Annotated[
+        int | None, Opt("--trials", help="Completed trials to reach (10; seg 8).")
+    ] = None,
     timeout: Annotated[str | None, Opt("--timeout", help="Stop after, e.g. 30m (30m).")] = None,
-    epochs: Annotated[int | None, Opt("--epochs", help="Proxy epochs per candidate (4).")] = None,
+    epochs: Annotated[
+        int | None, Opt("--epochs", help="Proxy epochs per candidate (4; seg 3).")
+    ] = None,
     proxy_size: Annotated[
-        int | None, Opt("--proxy-size", help="Proxy training resolution (96; seg 128).")
+        int | None, Opt("--proxy-size", help="Proxy training resolution (96).")
     ] = None,
     proxy_samples: Annotated[
         int | None, Opt("--proxy-samples", help="Train candidates on a subset (all).")
     ] = None,
     final_epochs: Annotated[
-        int | None, Opt("--final-epochs", help="Full training of the winner (8; 0 skips).")
+        int | None, Opt("--final-epochs", help="Full training of the winner (8; seg 6; 0 skips).")
     ] = None,
     study: Annotated[str | None, Opt("--study", help="Study name (from task and limits).")] = None,
     storage: Annotated[

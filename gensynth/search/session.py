@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 __all__ = ["ExploreSession", "open_session", "proxy_config"]
 
 #: Proxy resolution used when the spec sets none: cheap enough for many trials on a CPU.
-DEFAULT_PROXY = {"classify": 96, "segment": 128}
+DEFAULT_PROXY = {"classify": 96, "segment": 96}
+#: Validation images the inquisitor probes each candidate with (one forward per stage).
+PROBE_SAMPLES = {"classify": 96, "segment": 48}
 DEFAULT_INPUT_SIZE = 200
 
 
@@ -140,7 +142,9 @@ def open_session(
         study=study,
         resumed=resumed,
         generator=Generator(spec, latency=latency, **io),
-        inquisitor=Inquisitor(data, config, task=spec.task),
+        inquisitor=Inquisitor(
+            data, config, task=spec.task, probe_samples=PROBE_SAMPLES[spec.task]
+        ),
         artifact_store=FileSystemArtifactStore(str(artifact_dir)),
         artifact_dir=artifact_dir,
         train_config=config,
