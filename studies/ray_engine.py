@@ -29,6 +29,8 @@ from gensynth.search.records import Attr, TrialRecord
 from gensynth.studies.engines import import_ray
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import optuna
 
     from gensynth.data.dataset import DefectDataset
@@ -67,10 +69,43 @@ def run_ray(session: ExploreSession, events: ExploreEvents, stop: StopSignal) ->
             f"  Ray: {session.spec.workers} concurrent trials × {threads} CPU "
             f"({_cluster_cpus():.0f} CPUs in the cluster)"
         )
-        return _rounds(session, events, stop, threads)
+        with _ctrl_c_stops(stop) as interrupted:
+            completed = _rounds(session, events, stop, threads)
+        if interrupted:
+            raise KeyboardInterrupt
+        return completed
     finally:
         if started_here:
             ray.shutdown()
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops(stop: StopSignal) -> Iterator[list[bool]]:
+    """Ctrl-C asks Tune to stop (in-flight trials are then recorded as interrupted).
+
+    Wherever the signal lands inside Ray's own code, the request reaches the run: Tune polls
+    ``StopAll`` every step. A second Ctrl-C interrupts at once. Yields a list that is
+    non-empty once Ctrl-C was pressed.
+    """
+    import signal
+    import threading
+
+    pressed: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+
+    def handler(_signum: int, _frame: Any) -> None:
+        if pressed:
+            raise KeyboardInterrupt
+        pressed.append(True)
+        stop.requested = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _rounds(session: ExploreSession, events: ExploreEvents, stop: StopSignal, threads: int) -> int:
@@ -90,6 +125,8 @@ def _rounds(session: ExploreSession, events: ExploreEvents, stop: StopSignal, th
         _stop_on_repeated_failures(failures)
         if count_complete(study) == done and failures:
             raise GensynthError(f"no Ray trial completed; the last failed with: {failures[-1]}")
+        if stop():  # Ctrl-C or the time limit: the next run re-queues (and says so)
+            break
         recover_lost_trials(study)
     return count_complete(study)
 

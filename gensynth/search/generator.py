@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["Generator", "Proposal"]
 
 _MAX_DUPLICATE_RETRIES = 8
+_MUTANTS = 3  # feasible, unseen mutants drafted per mutation; the utility picks one
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,7 +123,7 @@ class Generator:
         parent = self._pick_elite(rng, history)
         seen = {r.spec_hash for r in history if r.spec_hash and r.state in ("COMPLETE", "RUNNING")}
         base = spec_from_dict(parent.spec)
-        proposal = None
+        proposal, candidates = None, []
         for _ in range(_MAX_DUPLICATE_RETRIES):
             child, change = mutate(base, rng, insights=parent.insights or None)
             if rng.random() < 0.3:  # sometimes a second step, to escape local optima
@@ -131,10 +132,26 @@ class Generator:
             proposal = self._repair(child, "mutation", f"{change} (of #{parent.number})")
             proposal = dataclasses.replace(proposal, parent=parent.number)
             if proposal.feasible and proposal.spec.spec_hash not in seen:
-                break
+                seen.add(proposal.spec.spec_hash)
+                candidates.append(proposal)
+                if len(candidates) == _MUTANTS:
+                    break
+        if candidates:
+            return max(candidates, key=lambda c: self._expected_utility(parent, c))
         if proposal is None:  # _MAX_DUPLICATE_RETRIES is positive; for type checkers
             raise RuntimeError("no mutation was tried")
         return proposal
+
+    def _expected_utility(self, parent: TrialRecord, child: Proposal) -> float:
+        """The utility the child would score at its parent's accuracy (its costs are exact).
+
+        Repair is cheap, so the generator drafts several mutants and keeps the one the
+        utility favours; training then tells whether the accuracy held. Studies ranked by
+        something else than NetScore keep the first mutant.
+        """
+        if self.study_spec.objectives != ("netscore",) or parent.metric is None:
+            return 0.0
+        return self.study_spec.utility(parent.metric, child.costs.params, child.costs.macs)
 
     def _pick_elite(self, rng: np.random.Generator, history: list[TrialRecord]) -> TrialRecord:
         """Tournament of two among the elite (top quarter by NetScore, or the Pareto front)."""

@@ -1,0 +1,71 @@
+"""The generator drafts several repaired mutants and keeps the one the utility favours."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from search_builders import tiny_spec
+
+from gensynth.prototypes import reference_spec
+from gensynth.search.generator import Generator
+from gensynth.search.records import TrialRecord
+
+
+def _generator(tmp_path, **overrides) -> Generator:
+    spec = tiny_spec(tmp_path, **overrides)
+    return Generator(spec, in_channels=1, input_size=32, num_classes=3)
+
+
+def _parent(generator: Generator, metric: float = 80.0) -> TrialRecord:
+    design = generator.prototype.default_spec(in_channels=1, input_size=32, num_classes=3)
+    proposal = generator._repair(design, "sample", "default")
+    assert proposal.feasible
+    return TrialRecord(
+        number=0, state="COMPLETE", values=(50.0,), spec=proposal.spec.to_dict(),
+        spec_hash=proposal.spec.spec_hash, describe="", origin="sample", feasible=True,
+        reason=None, macs=proposal.costs.macs, params=proposal.costs.params, latency_ms=None,
+        metric=metric, netscore=50.0, insights={}, fail_reason=None, user_attrs={},
+        duration_s=1.0,
+    )  # fmt: skip
+
+
+def test_the_kept_mutant_has_the_best_expected_utility_of_those_drafted(tmp_path, monkeypatch):
+    generator = _generator(tmp_path)
+    parent = _parent(generator)
+    drafted = []
+    original = generator._repair
+
+    def recording(design, origin, detail):
+        proposal = original(design, origin, detail)
+        drafted.append(proposal)
+        return proposal
+
+    monkeypatch.setattr(generator, "_repair", recording)
+    chosen = generator._mutate(np.random.default_rng(3), [parent])
+    fresh = [p for p in drafted if p.feasible and p.spec.spec_hash != parent.spec_hash]
+    assert len({p.spec.spec_hash for p in fresh}) >= 2, "several mutants should be drafted"
+    best = max(generator._expected_utility(parent, p) for p in fresh)
+    assert generator._expected_utility(parent, chosen) == pytest.approx(best)
+    assert chosen.parent == 0 and chosen.origin == "mutation"
+
+
+def test_expected_utility_prefers_fewer_parameters_at_the_parents_accuracy(tmp_path):
+    generator = _generator(tmp_path)
+    parent = _parent(generator)
+    default = generator.prototype.default_spec(in_channels=1, input_size=32, num_classes=3)
+    design = generator._repair(default, "sample", "x")
+    lighter = dataclasses.replace(
+        design, costs=dataclasses.replace(design.costs, params=design.costs.params // 2)
+    )
+    assert generator._expected_utility(parent, lighter) > generator._expected_utility(
+        parent, design
+    )
+
+
+def test_other_objectives_keep_the_first_mutant(tmp_path):
+    generator = _generator(tmp_path, objectives="accuracy,macs")
+    parent = _parent(generator)
+    proposal = generator._repair(reference_spec("resnet18", input_size=32), "sample", "x")
+    assert generator._expected_utility(parent, proposal) == 0.0
