@@ -66,7 +66,10 @@ def test_the_whole_run_killed_then_rerun_finishes_without_loss(tmp_path, data_di
     process = start(args, tmp_path, tmp_path / "first.log")
 
     def one_done_and_one_training():
-        study = _study(url, "kill2") if (tmp_path / "team.log").exists() else None
+        try:  # the journal file can exist a moment before the study is in it
+            study = _study(url, "kill2") if (tmp_path / "team.log").exists() else None
+        except KeyError:
+            return None
         done = study and [t for t in study.trials if t.state.name == "COMPLETE"]
         return done and running_trained(url, "kill2")
 
