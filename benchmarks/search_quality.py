@@ -12,6 +12,7 @@ the share of feasible trials.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -21,8 +22,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import write_results
+from _common import RESULTS, machine_tag, write_results
 
+from gensynth import provenance
 from gensynth.data import load_dataset
 from gensynth.search.explore import explore
 from gensynth.search.records import records_of
@@ -64,7 +66,24 @@ def run_one(strategy: str, seed: int, args: argparse.Namespace, data: Any, tmp: 
         "overhead_share": overhead / total if total else None,
         "origins": {o: sum(r.origin == o for r in complete) for o in {r.origin for r in complete}},
         "seconds": time.perf_counter() - started,
+        "git_sha": provenance.git_sha(),
     }
+
+
+def _merge_earlier(runs: list[dict], args: argparse.Namespace) -> list[dict]:
+    """Keep earlier runs of strategies not rerun now, when they used the same settings."""
+    path = RESULTS / f"search_quality-{machine_tag()}.json"
+    if not path.exists():
+        return runs
+    earlier = json.loads(path.read_text())
+    same = {k: v for k, v in earlier.get("settings", {}).items() if k != "strategies"}
+    mine = {k: v for k, v in vars(args).items() if k != "strategies"}
+    if same != mine:
+        return runs
+    kept = [r for r in earlier.get("runs", []) if r["strategy"] not in args.strategies]
+    for run in kept:
+        run.setdefault("git_sha", earlier.get("git_sha"))
+    return kept + runs
 
 
 def main() -> None:
@@ -91,8 +110,10 @@ def main() -> None:
                     f"{(run['overhead_share'] or 0):.1%} ({run['seconds']:.0f} s)",
                     flush=True,
                 )
+    runs = _merge_earlier(runs, args)
+    strategies = list(dict.fromkeys(r["strategy"] for r in runs))
     summary = {}
-    for strategy in args.strategies:
+    for strategy in strategies:
         scores = [r["best_netscore"] for r in runs if r["strategy"] == strategy]
         summary[strategy] = {
             "mean_best_netscore": statistics.mean(scores),

@@ -1,9 +1,13 @@
 """The generator: proposes candidates that already meet every limit before any training.
 
-Its belief about good designs has two parts: the Optuna sampler's model of the prototype's
-design space (used through ``trial.suggest_*``) and the study's elite set, which it mutates
-guided by the inquisitor's insights (width to sensitive stages, dead-heavy stages shrink).
-Early trials explore by sampling; later ones exploit elites more and more.
+Repair and cost counting take milliseconds while training takes seconds to minutes, so the
+generator drafts several candidates and lets the utility pick which one is trained: a fresh
+design is the best of a few random draws of the prototype's space (judged by its exact costs
+at a common accuracy), and a mutation of an elite, guided by the inquisitor's insights (width
+to sensitive stages, dead-heavy stages shrink), is the best of a few mutants at the parent's
+measured accuracy. Early trials explore by sampling; later ones exploit elites more and more.
+The ``tpe`` and ``random`` strategies are the baselines: one draw of the Optuna sampler per
+trial through ``trial.suggest_*``, repaired the same way, no drafts and no mutation.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ __all__ = ["Generator", "Proposal"]
 
 _MAX_DUPLICATE_RETRIES = 8
 _MUTANTS = 3  # feasible, unseen mutants drafted per mutation; the utility picks one
+_SAMPLE_DRAFTS = 4  # designs drawn per fresh sample; the utility picks one
+_PRIOR_ACCURACY = 50.0  # any constant: drafts are compared at the same accuracy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,8 +122,22 @@ class Generator:
         return 0.5 + 0.35 * progress
 
     def _sample(self, trial: optuna.trial.Trial) -> Proposal:
-        design = self.prototype.sample(trial, **self.io)
-        return self._repair(design, "sample", "sampled from the design space")
+        if self.study_spec.strategy != "generative":  # the baselines: one draw of the sampler
+            design = self.prototype.sample(trial, **self.io)
+            return self._repair(design, "sample", "sampled from the design space")
+        detail = f"best of {_SAMPLE_DRAFTS} drafts from the design space"
+        drafts = [
+            self._repair(self.prototype.sample(draft, **self.io), "sample", detail)
+            for draft in _draft_trials(self.study_spec.seed, trial.number)
+        ]
+        feasible = [d for d in drafts if d.feasible] or drafts
+        return max(feasible, key=self._draft_utility)
+
+    def _draft_utility(self, draft: Proposal) -> float:
+        """A fresh draft's utility at a common accuracy: its exact costs decide."""
+        if self.study_spec.objectives != ("netscore",):
+            return 0.0  # other rankings: the first draft
+        return self.study_spec.utility(_PRIOR_ACCURACY, draft.costs.params, draft.costs.macs)
 
     def _mutate(self, rng: np.random.Generator, history: list[TrialRecord]) -> Proposal:
         parent = self._pick_elite(rng, history)
@@ -209,6 +229,22 @@ class Generator:
     def _infeasible(self, spec: ArchSpec, origin: str, detail: str, reason: str) -> Proposal:
         checked = self._check(spec, origin, detail)
         return dataclasses.replace(checked, feasible=False, reason=reason or checked.reason)
+
+
+def _draft_trials(seed: int, number: int) -> list[optuna.trial.Trial]:
+    """Throwaway trials of an in-memory random study, seeded by (seed, trial number)."""
+    import optuna
+
+    from gensynth.studies.samplers import trial_stream_seed
+
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "created in memory" line
+    try:
+        sampler = optuna.samplers.RandomSampler(seed=trial_stream_seed(seed, number))
+        study = optuna.create_study(sampler=sampler)
+        return [study.ask() for _ in range(_SAMPLE_DRAFTS)]
+    finally:
+        optuna.logging.set_verbosity(verbosity)
 
 
 def _params(spec: ArchSpec) -> float:

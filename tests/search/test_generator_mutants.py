@@ -69,3 +69,33 @@ def test_other_objectives_keep_the_first_mutant(tmp_path):
     parent = _parent(generator)
     proposal = generator._repair(reference_spec("resnet18", input_size=32), "sample", "x")
     assert generator._expected_utility(parent, proposal) == 0.0
+
+
+def test_a_generative_sample_is_the_lightest_of_its_drafts_and_repeatable(tmp_path):
+    import optuna
+
+    from gensynth.search import generator as generator_module
+
+    generator = _generator(tmp_path)
+    study = optuna.create_study()
+    trial = study.ask()
+    chosen = generator._sample(trial)
+    drafts = [
+        generator._repair(generator.prototype.sample(t, **generator.io), "sample", "")
+        for t in generator_module._draft_trials(generator.study_spec.seed, trial.number)
+    ]
+    assert len({d.spec.spec_hash for d in drafts}) > 1
+    feasible = [d for d in drafts if d.feasible]
+    assert chosen.feasible and chosen.spec.spec_hash in {d.spec.spec_hash for d in feasible}
+    assert generator._draft_utility(chosen) == max(generator._draft_utility(d) for d in feasible)
+    assert generator._sample(trial).spec.spec_hash == chosen.spec.spec_hash  # seeded
+    assert trial.params == {}  # drafts never touch the study's own sampler
+
+
+def test_the_baseline_strategies_draw_once_from_the_study_sampler(tmp_path):
+    import optuna
+
+    generator = _generator(tmp_path, strategy="tpe")
+    trial = optuna.create_study().ask()
+    proposal = generator._sample(trial)
+    assert trial.params and proposal.detail.startswith("sampled from the design space")
