@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gensynth.search.records import Attr
@@ -39,7 +40,16 @@ def _process_is_dead(worker: str | None) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    return _is_zombie(int(pid))
+
+
+def _is_zombie(pid: int) -> bool:
+    """A killed process nobody has reaped yet (common in containers without an init)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False  # no /proc (macOS): a live pid counts as alive
+    return stat.rpartition(")")[2].split()[:1] in (["Z"], ["X"])
 
 
 def _retried_numbers(trials: list[FrozenTrial]) -> set[int]:

@@ -37,9 +37,9 @@ OBJECTIVES = {
     "params": "minimize",
     "latency": "minimize",
 }
-#: The budget when no flag or config sets it: about 6 (classify) to 9 (segment) minutes on a
-#: quiet 2-core CPU, including the winner's full training; segmentation nets run at full
-#: resolution and are slower per image, so they get a smaller budget.
+#: The budget when no flag or config sets it: measured on a quiet 2-core CPU, about 9 minutes
+#: for classify and 6 for segment at 100M MACs, the winner's full training included (most of
+#: it). Segmentation nets run at full resolution and are slower per image: a smaller budget.
 DEFAULT_BUDGET = {
     "classify": {"trials": 10, "epochs": 4, "final_epochs": 8},
     "segment": {"trials": 8, "epochs": 3, "final_epochs": 6},
