@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -19,7 +18,7 @@ __all__ = ["app", "main"]
 class _ErrorMappingGroup(TyperGroup):
     """Turns a GensynthError raised anywhere below into one ``Error:`` line and an exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # Typer's own (vendored) click Context
         try:
             return super().invoke(ctx)
         except GensynthError as error:

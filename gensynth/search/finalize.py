@@ -164,7 +164,11 @@ def _latency(
     from gensynth.prototypes import reference_spec
 
     backend = session.spec.backend
-    kwargs = {"backend": backend, "batch": session.spec.batch, "threads": session.spec.threads}
+    kwargs: dict[str, Any] = {
+        "backend": backend,
+        "batch": session.spec.batch,
+        "threads": session.spec.threads,
+    }
     mine = measure_latency(model, spec.input_shape, macs=count_costs(spec).macs, **kwargs)
     result: dict[str, Any] = {"model": _latency_dict(mine)}
     if baseline:

@@ -28,7 +28,7 @@ _DEAD = 1e-6
 
 
 def _stages(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    names = model.stage_names() if hasattr(model, "stage_names") else []
+    names = model.stage_names() if hasattr(model, "stage_names") else []  # type: ignore[operator]
     return [(name, model.stage(name)) for name in names]  # type: ignore[operator]
 
 
