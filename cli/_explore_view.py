@@ -70,7 +70,7 @@ class RichExploreView(ExploreEvents):
             f"  data {info['data']} · proxy training {info['proxy']}\n"
             f"  budget {info['trials']} trials ({info['completed']} done), stops after "
             f"{_fmt_duration(info['timeout_s'])} at the latest; then the winner is trained for "
-            f"{info['final_epochs']} epochs, exported and timed"
+            f"{_epochs(info['final_epochs'])}, exported and timed"
         )
         if info["requeued"]:
             self.message(f"  re-queued lost trials: {', '.join(map(str, info['requeued']))}")
@@ -110,7 +110,7 @@ class RichExploreView(ExploreEvents):
         self.message(_trial_line(record, self.metric_name))
 
     def stage(self, name: str, total: int | None = None) -> None:
-        labels = {"final-train": f"Training the winner in full ({total} epochs)",
+        labels = {"final-train": f"Training the winner in full ({_epochs(total or 0)})",
                   "export": "Exporting to ONNX (parity checked)",
                   "latency": "Timing the winner and the baseline"}  # fmt: skip
         self.message(f"[bold]{labels.get(name, name)}[/bold]")
@@ -177,3 +177,7 @@ def print_result(result: ExploreResult) -> None:
 def _test_count(metrics: dict[str, Any]) -> str:
     counts = metrics.get("data", {}).get("split_counts", {})
     return str(counts.get("test", "the"))
+
+
+def _epochs(count: int) -> str:
+    return f"{count} epoch" if count == 1 else f"{count} epochs"

@@ -93,7 +93,7 @@ def _start_info(session: ExploreSession, done: int, requeued: list[int]) -> dict
         "task": spec.task,
         "data": f"{spec.data} ({session.data.format}, {len(session.data)} images, "
         f"{session.data.input_size}px)",
-        "proxy": f"{spec.epochs} epochs at "
+        "proxy": f"{spec.epochs} epoch{'' if spec.epochs == 1 else 's'} at "
         f"{session.train_config.input_size or session.data.input_size}px"
         + (f" on {spec.proxy_samples} images" if spec.proxy_samples else ""),
         "timeout_s": spec.timeout_s,

@@ -183,7 +183,10 @@ def test_real_repair_of_the_residual_default_meets_half_its_latency():
     indicator = LatencyIndicator(1e6, "onnxruntime-cpu", 1, 1)
     budget = indicator.measure(spec).median_ms / 2
     strict = LatencyIndicator(budget, "onnxruntime-cpu", 1, 1, cache=indicator.cache)
-    repaired = repair_latency(spec, budget, indicator=strict)
+    for _ in range(2):  # a fresh final measurement can fail on a busy CPU: one more try
+        repaired = repair_latency(spec, budget, indicator=strict)
+        if repaired is not None:
+            break
     if repaired is not None:  # None only if even the narrowest net is too slow: say so
         assert sum(repaired.widths()) <= sum(spec.widths())
         assert strict.measure(repaired).median_ms <= budget * (1 + strict.tolerance)
