@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from gensynth.backends._measure import LatencyResult
 from gensynth.errors import ConfigError
+from gensynth.vocabulary import cache_dir
 
 __all__ = ["LatencyCache", "cache_dir"]
 
@@ -27,14 +27,6 @@ CREATE TABLE IF NOT EXISTS latency (
     PRIMARY KEY (spec_hash, backend, batch, threads, machine)
 )
 """
-
-
-def cache_dir() -> Path:
-    """``$GENSYNTH_CACHE``, else ``$XDG_CACHE_HOME/gensynth``, else ``~/.cache/gensynth``."""
-    if os.environ.get("GENSYNTH_CACHE"):
-        return Path(os.environ["GENSYNTH_CACHE"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser() / "gensynth"
 
 
 class LatencyCache:

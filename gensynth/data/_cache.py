@@ -1,7 +1,7 @@
 """The decoded-array cache: one ``.npz`` per (files, their sizes and mtimes, input size).
 
-Lives in ``cache_dir``, else ``$GENSYNTH_CACHE``, else ``~/.cache/gensynth``, under
-``data/``. A key covers every file's relative path, byte size and modification time, so an
+Lives in ``cache_dir``, else :func:`gensynth.vocabulary.cache_dir`, under ``data/``. A key
+covers every file's relative path, byte size and modification time, so an
 edited, added or removed file gives a new key (the old entry is simply no longer read).
 Writes are atomic (temporary file, then rename), so concurrent trials never read half a file;
 an unreadable entry counts as a miss. The cache is an optimisation: failing to write it only
@@ -36,12 +36,9 @@ log = logging.getLogger(__name__)
 
 def cache_folder(cache_dir: Path | str | None = None) -> Path:
     """Where decoded arrays are kept (see module docstring for the order of choices)."""
-    if cache_dir is not None:
-        base = Path(cache_dir)
-    elif os.environ.get("GENSYNTH_CACHE"):
-        base = Path(os.environ["GENSYNTH_CACHE"])
-    else:
-        base = Path.home() / ".cache" / "gensynth"
+    from gensynth.vocabulary import cache_dir as default_cache_dir
+
+    base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     return base.expanduser() / "data"
 
 
