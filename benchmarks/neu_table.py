@@ -29,8 +29,8 @@ from _common import write_results
 
 from gensynth.constraints import count_costs
 from gensynth.constraints.quantities import format_count
+from gensynth.explore import explore
 from gensynth.prototypes import ArchSpec, reference_spec, spec_from_dict
-from gensynth.search.explore import explore
 from gensynth.search.finalize import BASELINE
 from gensynth.search.study_spec import ExploreOptions, resolve_options
 

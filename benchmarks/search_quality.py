@@ -26,9 +26,9 @@ from _common import RESULTS, machine_tag, write_results
 
 from gensynth import provenance
 from gensynth.data import load_dataset
-from gensynth.search.explore import explore
-from gensynth.search.records import records_of
+from gensynth.explore import explore
 from gensynth.search.study_spec import ExploreOptions, resolve_options
+from gensynth.studies.records import records_of
 
 STRATEGIES = ("generative", "tpe", "random")
 

@@ -10,7 +10,6 @@ import enum
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -79,11 +78,3 @@ def print_json(data: Any) -> None:
     """JSON to stdout, unstyled, so scripts can read it."""
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     sys.stdout.flush()
-
-
-def existing_path(path: Path, *, what: str) -> Path:
-    from gensynth.errors import ConfigError
-
-    if not path.exists():
-        raise ConfigError(f"{what} {str(path)!r} does not exist", hint="check the path")
-    return path

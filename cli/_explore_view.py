@@ -19,9 +19,10 @@ from gensynth.constraints.quantities import format_count
 from gensynth.search.events import ExploreEvents
 
 if TYPE_CHECKING:
-    from gensynth.search.explore import ExploreResult
+    from gensynth.explore import ExploreResult
+    from gensynth.search.events import RunStart
     from gensynth.search.generator import Proposal
-    from gensynth.search.records import TrialRecord
+    from gensynth.studies.records import TrialRecord
 
 __all__ = ["RichExploreView", "print_result"]
 
@@ -61,21 +62,21 @@ class RichExploreView(ExploreEvents):
     def message(self, text: str) -> None:
         self.progress.console.print(text, highlight=False)
 
-    def started(self, info: dict[str, Any]) -> None:
-        self.metric_name = "accuracy" if info["task"] == "classify" else "mIoU"
-        verb = "Resuming" if info["resumed"] else "Starting"
+    def started(self, start: RunStart) -> None:
+        self.metric_name = "accuracy" if start.task == "classify" else "mIoU"
+        verb = "Resuming" if start.resumed else "Starting"
         self.message(
-            f"[bold]{verb} study {info['study']!r}[/bold] in {info['storage']}\n"
-            f"  task {info['task']} · prototype {info['prototype']} · limits {info['limits']}\n"
-            f"  data {info['data']} · proxy training {info['proxy']}\n"
-            f"  budget {info['trials']} trials ({info['completed']} done), stops after "
-            f"{_fmt_duration(info['timeout_s'])} at the latest; then the winner is trained for "
-            f"{_epochs(info['final_epochs'])}, exported and timed"
+            f"[bold]{verb} study {start.study!r}[/bold] in {start.storage}\n"
+            f"  task {start.task} · prototype {start.prototype} · limits {start.limits}\n"
+            f"  data {start.data} · proxy training {start.proxy}\n"
+            f"  budget {start.trials} trials ({start.completed} done), stops after "
+            f"{_fmt_duration(start.timeout_s)} at the latest; then the winner is trained for "
+            f"{_epochs(start.final_epochs)}, exported and timed"
         )
-        if info["requeued"]:
-            self.message(f"  re-queued lost trials: {', '.join(map(str, info['requeued']))}")
+        if start.requeued:
+            self.message(f"  re-queued lost trials: {', '.join(map(str, start.requeued))}")
         self.progress.update(
-            self.trials, total=info["trials"], completed=info["completed"], visible=True
+            self.trials, total=start.trials, completed=start.completed, visible=True
         )
 
     def trial_started(self, number: int, proposal: Proposal) -> None:

@@ -11,7 +11,7 @@ from gensynth.cli._common import JsonOpt, err, out, print_json
 from gensynth.constraints.costs import MAC_CONVENTION
 
 if TYPE_CHECKING:
-    from gensynth.constraints.indicator import FlopsBand, Indicator, IndicatorResult
+    from gensynth.constraints.indicator import IndicatorResult
 
 app = typer.Typer(
     help=(
@@ -34,36 +34,10 @@ ParamsMaxOpt = Annotated[
 ]
 
 
-def _band(flops: str | None, tolerance: str | None) -> FlopsBand | None:
-    from gensynth.constraints.indicator import FlopsBand
-    from gensynth.errors import ConfigError
-
-    if flops is None:
-        if tolerance is not None:
-            raise ConfigError("--tolerance: only applies with --flops", hint="add --flops 100M")
-        return None
-    return FlopsBand.parse(flops, "5%" if tolerance is None else tolerance)
-
-
 def _params_max(text: str | None) -> int | None:
     from gensynth.constraints.quantities import parse_count
 
     return None if text is None else parse_count(text, what="--params-max")
-
-
-def _latency(latency: str, backend: str, batch: str, threads: str | None) -> Indicator:
-    from gensynth.errors import BackendUnavailable
-
-    try:
-        from gensynth.constraints.latency import LatencyIndicator
-    except ModuleNotFoundError as error:
-        if error.name != "gensynth.constraints.latency":
-            raise
-        raise BackendUnavailable(
-            "--latency: latency budgets are not available in this installation",
-            hint="use --flops or --params-max",
-        ) from None
-    return LatencyIndicator.from_flags(latency, backend, batch, threads)
 
 
 @app.command(
@@ -79,9 +53,12 @@ def check_command(
         str | None, typer.Option("--latency", help="Latency budget per batch, e.g. 2ms.")
     ] = None,
     backend: Annotated[
-        str, typer.Option("--backend", help="Latency backend (with --latency).")
-    ] = "onnxruntime-cpu",
-    batch: Annotated[str, typer.Option("--batch", help="Batch size (with --latency).")] = "1",
+        str | None,
+        typer.Option("--backend", help=r"Latency backend (with --latency) \[onnxruntime-cpu]."),
+    ] = None,
+    batch: Annotated[
+        str | None, typer.Option("--batch", help=r"Batch size (with --latency) \[1].")
+    ] = None,
     threads: Annotated[
         str | None, typer.Option("--threads", help="CPU threads (with --latency).")
     ] = None,
@@ -96,22 +73,15 @@ def check_command(
     """
     import dataclasses
 
-    from gensynth.constraints.costs import count_costs
-    from gensynth.constraints.indicator import MacsIndicator, ParamsIndicator, ParamsLimit
-    from gensynth.errors import ConfigError
+    from gensynth.constraints import Limits, count_costs, parse_positive_int
     from gensynth.prototypes import load_spec
 
-    band, cap = _band(flops, tolerance), _params_max(params_max)
-    indicators: list[Indicator] = []
-    indicators += [MacsIndicator(band)] if band is not None else []
-    indicators += [ParamsIndicator(ParamsLimit(cap))] if cap is not None else []
-    if latency is not None:
-        indicators.append(_latency(latency, backend, batch, threads))
-    if not indicators:
-        raise ConfigError(
-            "expected at least one limit: --flops, --params-max or --latency",
-            hint="e.g. gensynth constraints check spec.yaml --flops 100M",
-        )
+    limits = Limits.parse(
+        flops=flops, tolerance=tolerance, params_max=params_max, latency=latency,
+        backend=backend, batch=batch,
+    )  # fmt: skip
+    n_threads = None if threads is None else parse_positive_int(threads, what="--threads")
+    indicators = limits.indicators(threads=n_threads)
     spec = load_spec(spec_path)
     costs = count_costs(spec)
     results = [indicator.check(spec) for indicator in indicators]

@@ -83,7 +83,7 @@ def explore_cmd(
     artifacts: Annotated[
         str | None, Opt("--artifacts", help="Folder for weights (beside the study file).")
     ] = None,
-    engine: Annotated[str | None, Opt("--engine", help="local (default) or ray.")] = None,
+    engine: Annotated[str | None, Opt("--engine", help="local (default), workers or ray.")] = None,
     workers: Annotated[int | None, Opt("--workers", help="Parallel trial workers (1).")] = None,
     ray_address: Annotated[str | None, Opt("--ray-address", help="Ray cluster address.")] = None,
     strategy: Annotated[
@@ -103,8 +103,7 @@ def explore_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Search for a network within the limits, then train, export and time the winner."""
-    from gensynth.search.explore import explore
-    from gensynth.search.loop import StopSignal
+    from gensynth.explore import explore
     from gensynth.search.study_spec import ExploreOptions, resolve_options
 
     given = ExploreOptions(
@@ -114,19 +113,16 @@ def explore_cmd(
         trials=trials, timeout=timeout, epochs=epochs, proxy_size=proxy_size,
         proxy_samples=proxy_samples,
         final_epochs=final_epochs, study=study, storage=storage, artifacts=artifacts,
-        engine=_engine(engine), workers=workers, ray_address=ray_address,
-        strategy=_strategy(strategy), seed=seed, out=out_dir,
+        engine=engine, workers=workers, ray_address=ray_address,
+        strategy=strategy, seed=seed, out=out_dir,
     )  # fmt: skip
     base = ExploreOptions.from_file(config) if config is not None else ExploreOptions()
     spec = resolve_options(base.merged(given))
     from gensynth.cli._explore_view import RichExploreView, print_result
 
-    stop = StopSignal()
     try:
         with RichExploreView() as view:
-            result = explore(
-                spec, view, force_resume=force_resume, baseline=not no_baseline, stop=stop
-            )
+            result = explore(spec, view, force_resume=force_resume, baseline=not no_baseline)
     except KeyboardInterrupt:
         err.print(
             "[yellow]Interrupted.[/yellow] Finished trials are saved in the study; rerun the "
@@ -137,22 +133,6 @@ def explore_cmd(
         print_json(_summary(result))
     else:
         print_result(result)
-
-
-def _engine(value: str | None) -> Any:
-    return _choice(value, ("local", "ray"), "--engine")
-
-
-def _strategy(value: str | None) -> Any:
-    return _choice(value, ("generative", "tpe", "random"), "--strategy")
-
-
-def _choice(value: str | None, choices: tuple[str, ...], what: str) -> str | None:
-    from gensynth.errors import ConfigError
-
-    if value is not None and value not in choices:
-        raise ConfigError(f"{what}: expected one of {', '.join(choices)}, got {value!r}")
-    return value
 
 
 def _summary(result: Any) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from gensynth.constraints.indicator import (
     ParamsIndicator,
     ParamsLimit,
     compact_count,
-    feasible,
 )
+from gensynth.constraints.limits import Limits
 from gensynth.constraints.quantities import (
     format_count,
     format_ms,
@@ -38,6 +38,7 @@ __all__ = [
     "FlopsBand",
     "Indicator",
     "IndicatorResult",
+    "Limits",
     "MacsIndicator",
     "ParamsIndicator",
     "ParamsLimit",
@@ -46,7 +47,6 @@ __all__ = [
     "compact_count",
     "count_costs",
     "count_module",
-    "feasible",
     "flop_counter_macs",
     "format_count",
     "format_ms",

@@ -20,7 +20,6 @@ __all__ = [
     "ParamsIndicator",
     "ParamsLimit",
     "compact_count",
-    "feasible",
 ]
 
 
@@ -57,10 +56,6 @@ class Indicator(Protocol):
     name: str
 
     def check(self, spec: ArchSpec) -> IndicatorResult: ...
-
-
-def feasible(results: list[IndicatorResult]) -> bool:
-    return all(result.passed for result in results)
 
 
 def compact_count(value: float) -> str:

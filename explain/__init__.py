@@ -60,6 +60,7 @@ from gensynth.explain._metrics import (
     rank_correlation,
     top_n_mask,
 )
+from gensynth.explain._plan import AuditPlan, open_audit, parse_methods
 from gensynth.explain._report import INDEX_FILE, SUMMARY_FILE, render_html, write_report
 from gensynth.explain._subject import Prediction, Subject, find_cam_layer, randomized_copy
 from gensynth.explain._summary import SCHEMA, summarize
@@ -73,6 +74,7 @@ __all__ = [
     "SCHEMA",
     "SUMMARY_FILE",
     "AuditConfig",
+    "AuditPlan",
     "AuditResult",
     "Coverage",
     "CriticalExplainer",
@@ -99,7 +101,9 @@ __all__ = [
     "mask_fraction",
     "mean_or_none",
     "occlusion_window",
+    "open_audit",
     "parse_gate",
+    "parse_methods",
     "patch_masks",
     "pointing_hit",
     "pointing_tolerance",

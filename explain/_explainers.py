@@ -30,14 +30,8 @@ DEFAULT_IG_STEPS = 16
 
 
 def _captum() -> Any:
-    try:
-        import captum.attr
-    except ImportError as error:  # a core dependency, but keep the hint if it goes missing
-        from gensynth.errors import ConfigError
+    import captum.attr
 
-        raise ConfigError(
-            f"explanations need captum ({error})", hint="pip install 'captum>=0.8'"
-        ) from None
     return captum.attr
 
 

@@ -11,7 +11,7 @@ import dataclasses
 import enum
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +20,14 @@ import yaml
 from gensynth.errors import ConfigError
 from gensynth.registry import closest
 
-__all__ = ["dump_yaml", "from_dict", "load_yaml", "to_dict"]
+__all__ = [
+    "check_choice",
+    "check_positive_int",
+    "dump_yaml",
+    "from_dict",
+    "load_yaml",
+    "to_dict",
+]
 
 T = TypeVar("T")
 
@@ -36,6 +43,26 @@ def load_yaml(path: str | Path, *, what: str = "file") -> Any:
         where = getattr(err, "problem_mark", None)
         at = f" at line {where.line + 1}" if where is not None else ""
         raise ConfigError(f"{what} {str(path)!r} is not valid YAML{at}") from None
+
+
+def check_positive_int(value: Any, what: str, *, minimum: int = 1) -> int:
+    """``value`` if it is an integer of at least ``minimum`` (not a bool), else a ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        expected = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ConfigError(f"{what}: expected {expected}, got {value!r}")
+    return value
+
+
+def check_choice(value: Any, choices: Iterable[Any], what: str) -> Any:
+    """``value`` if it is one of ``choices``, else a ConfigError that lists them."""
+    valid = list(choices)
+    if value not in valid:
+        near = closest(str(value), [str(c) for c in valid])
+        raise ConfigError(
+            f"{what}: expected one of {', '.join(map(str, valid))}, got {value!r}",
+            hint=f"did you mean {near!r}?" if near else None,
+        )
+    return value
 
 
 def dump_yaml(data: Any) -> str:

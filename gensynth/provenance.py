@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import os
 import platform
@@ -9,7 +10,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["git_sha", "machine", "machine_id", "versions"]
+__all__ = ["git_sha", "machine", "machine_id", "stamp", "versions"]
 
 _PACKAGES = ("gensynth", "torch", "optuna", "fvcore", "onnxruntime", "onnx", "captum", "numpy")
 
@@ -63,3 +64,13 @@ def machine_id() -> str:
     """A short, stable key for caches of measured latency (cpu model and core count)."""
     info = machine()
     return f"{info['cpu']}|{info['cores']}"
+
+
+def stamp() -> dict[str, object]:
+    """Versions, git sha, machine and the UTC time: recorded with every study and model."""
+    return {
+        "versions": versions(),
+        "git_sha": git_sha(),
+        "machine": machine(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }

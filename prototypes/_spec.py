@@ -7,11 +7,12 @@ import dataclasses
 import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gensynth.config import dump_yaml, from_dict, load_yaml, to_dict
 from gensynth.errors import ConfigError
 from gensynth.registry import Registry
+from gensynth.vocabulary import Task
 
 if TYPE_CHECKING:
     from torch import nn
@@ -27,7 +28,6 @@ __all__ = [
     "spec_from_dict",
 ]
 
-Task = Literal["classify", "segment"]
 
 #: Spec classes by prototype name; a spec's YAML names its prototype in the key ``prototype``.
 SPEC_TYPES: Registry[type[ArchSpec]] = Registry("prototype")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gensynth.errors import ConfigError
-from gensynth.search.records import Attr, TrialRecord
+from gensynth.studies.records import Attr, TrialRecord
 from gensynth.studies.storage import redact
 from gensynth.studies.study import DATA_KEY, SPEC_KEY
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gensynth.search.records import TrialRecord, records_of
+from gensynth.studies.records import TrialRecord, records_of
 
 if TYPE_CHECKING:
     import optuna

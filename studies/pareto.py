@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gensynth.errors import ConfigError
-from gensynth.search.records import Attr, TrialRecord, records_of
-from gensynth.studies.summary import stored_spec
+from gensynth.studies.records import Attr, TrialRecord, records_of
+from gensynth.studies.summary import stored_limits
 
 if TYPE_CHECKING:
     import optuna
 
-    from gensynth.search.study_spec import StudySpec
+    from gensynth.constraints.limits import Limits
 
 __all__ = ["X_AXES", "Y_AXES", "ParetoPlot", "front_2d", "plot_pareto"]
 
@@ -118,7 +118,7 @@ def _draw(
     span = max(ys) - min(ys) or 1.0
     floor = min(ys) - 0.12 * span
     _scatter(ax, feasible, infeasible, front, floor)
-    _shade_limit(ax, stored_spec(study), x)
+    _shade_limit(ax, stored_limits(study), x)
     metric = _metric_name(study)
     if x != "latency":
         from matplotlib.ticker import EngFormatter
@@ -167,7 +167,7 @@ def _metric_name(study: optuna.Study) -> str:
     return "metric"
 
 
-def _shade_limit(ax: Any, spec: StudySpec | None, x: str) -> None:
+def _shade_limit(ax: Any, spec: Limits | None, x: str) -> None:
     """Shade the allowed region of the x cost, when the study has a limit on it."""
     if spec is None:
         return

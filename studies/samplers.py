@@ -1,24 +1,28 @@
-"""Samplers whose random draws depend on (seed, trial number), not on the process drawing them.
+"""The study's sampler, with draws that depend on (seed, trial number), not on the process.
 
 Several processes on one study (``--workers``, two machines, a rerun after a crash) each hold
 their own sampler. Seeded the usual way, each would replay the same random stream, so two
-workers (or a rerun) would propose the very same first candidates. Reseeding from the trial
-number before each trial keeps a single run reproducible and makes every trial's draw
+workers (or a rerun) would propose the very same first candidates. :class:`TrialSeededSampler`
+hands each trial to a fresh sampler seeded from the study seed and the trial number, through
+Optuna's public sampler API only: a single run stays reproducible, and every trial's draw is
 distinct, whichever process makes it.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from optuna.samplers import RandomSampler, TPESampler
+from optuna.samplers import BaseSampler, RandomSampler, TPESampler
 
 if TYPE_CHECKING:
+    from optuna.distributions import BaseDistribution
     from optuna.study import Study
-    from optuna.trial import FrozenTrial
+    from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["TrialSeededRandomSampler", "TrialSeededTPESampler", "trial_stream_seed"]
+__all__ = ["TrialSeededSampler", "make_sampler", "trial_stream_seed"]
 
 
 def trial_stream_seed(seed: int, number: int) -> int:
@@ -26,36 +30,83 @@ def trial_stream_seed(seed: int, number: int) -> int:
     return int(np.random.SeedSequence([seed & 0xFFFFFFFF, number]).generate_state(1)[0])
 
 
-def _reseed(holder: Any, value: int) -> None:
-    """Reseed an Optuna sampler's generator (``LazyRandomState``) in place."""
-    lazy = getattr(holder, "_rng", None)
-    if lazy is not None and hasattr(lazy, "rng"):
-        lazy.rng.seed(value)
-    else:  # a future Optuna without the attribute: fall back to a fresh random stream
-        holder.reseed_rng()
+class TrialSeededSampler(BaseSampler):
+    """Delegates each trial to ``factory(trial_stream_seed(seed, trial.number))``."""
 
+    def __init__(self, factory: Callable[[int], BaseSampler], seed: int) -> None:
+        self._factory = factory
+        self._seed = seed
+        self._study_level = factory(seed)
+        self._by_trial: dict[int, BaseSampler] = {}
 
-class TrialSeededRandomSampler(RandomSampler):
-    """Optuna's RandomSampler, reseeded from (seed, trial number) before each trial."""
+    def for_trial(self, number: int) -> BaseSampler:
+        """The sampler that draws trial ``number`` (made on first use)."""
+        if number not in self._by_trial:
+            self._by_trial[number] = self._factory(trial_stream_seed(self._seed, number))
+        return self._by_trial[number]
 
-    def __init__(self, *, seed: int) -> None:
-        super().__init__(seed=seed)
-        self._base_seed = seed
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        return self.for_trial(trial.number).infer_relative_search_space(study, trial)
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        return self.for_trial(trial.number).sample_relative(study, trial, search_space)
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        sampler = self.for_trial(trial.number)
+        return sampler.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        _reseed(self, trial_stream_seed(self._base_seed, trial.number))
-        super().before_trial(study, trial)
+        self.for_trial(trial.number).before_trial(study, trial)
+
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        sampler = self._by_trial.pop(trial.number, self._study_level)
+        sampler.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self._study_level.reseed_rng()
 
 
-class TrialSeededTPESampler(TPESampler):
-    """Optuna's TPESampler, reseeded from (seed, trial number) before each trial."""
+def make_sampler(strategy: str, *, seed: int, trials: int) -> BaseSampler:
+    """The seeded sampler of a search strategy, the same in every worker.
 
-    def __init__(self, *, seed: int, **kwargs: Any) -> None:
-        super().__init__(seed=seed, **kwargs)
-        self._base_seed = seed
+    ``random`` draws uniformly; ``tpe`` and ``generative`` use multivariate TPE with the
+    constant liar (concurrent workers see each other's running trials), after a random start
+    of a quarter of the budget (4 to 10 trials).
+    """
+    base = seed * 1009
+    if strategy == "random":
+        return TrialSeededSampler(_random, base)
+    startup = max(4, min(10, trials // 4))
+    return TrialSeededSampler(functools.partial(_tpe, startup), base)
 
-    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        value = trial_stream_seed(self._base_seed, trial.number)
-        _reseed(self, value)
-        _reseed(getattr(self, "_random_sampler", self), value)
-        super().before_trial(study, trial)
+
+def _random(seed: int) -> BaseSampler:
+    return RandomSampler(seed=seed)
+
+
+def _tpe(startup: int, seed: int) -> BaseSampler:
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():  # multivariate and the liar are "experimental" in Optuna
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return TPESampler(
+            seed=seed, n_startup_trials=startup, multivariate=True, constant_liar=True
+        )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from gensynth.errors import StorageError
+from gensynth.vocabulary import DEFAULT_STORAGE
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
@@ -28,7 +29,6 @@ __all__ = [
     "redact",
 ]
 
-DEFAULT_STORAGE = "sqlite:///gensynth.db"
 Kind = Literal["sqlite", "journal", "postgresql", "rdb"]
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
 _EXAMPLES = "sqlite:///studies.db, journal:///studies.log or postgresql://user@host/db"

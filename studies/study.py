@@ -6,23 +6,22 @@ Optuna's public API read the same study.
 
 from __future__ import annotations
 
-import datetime as _dt
+import dataclasses
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from gensynth.errors import ConfigError, StorageError
-from gensynth.studies.storage import open_existing_storage, open_storage, redact
+from gensynth.provenance import stamp
+from gensynth.studies.storage import open_existing_storage, redact
 
 if TYPE_CHECKING:
     import optuna
-
-    from gensynth.search.study_spec import StudySpec
 
 __all__ = [
     "DATA_KEY",
     "IDENTITY_KEY",
     "SPEC_KEY",
+    "StudyAttrs",
     "load_existing_study",
-    "make_sampler",
     "open_study",
     "study_names",
 ]
@@ -33,23 +32,17 @@ DATA_KEY = "gensynth.data"
 PROVENANCE_KEY = "gensynth.provenance"
 
 
-def make_sampler(spec: StudySpec, *, worker: int = 0) -> optuna.samplers.BaseSampler:
-    """The seeded sampler for a strategy, the same in every worker.
+@dataclasses.dataclass(frozen=True)
+class StudyAttrs:
+    """What a gensynth study records about itself when it is created.
 
-    Draws are reseeded from (seed, trial number) before each trial, so concurrent workers,
-    other machines and reruns never replay one another's candidates, and trial N draws the
-    same whichever worker runs it. ``worker`` is kept for callers; it no longer changes draws.
+    ``spec`` is the full resolved exploration, ``identity`` the part that must match for a
+    rerun to continue the study, ``data`` what it was run on (its fingerprint must match too).
     """
-    from gensynth.studies.samplers import TrialSeededRandomSampler, TrialSeededTPESampler
 
-    del worker  # one stream per trial number, not per process
-    seed = spec.seed * 1009
-    if spec.strategy == "random":
-        return TrialSeededRandomSampler(seed=seed)
-    startup = max(4, min(10, spec.trials // 4))
-    return TrialSeededTPESampler(
-        seed=seed, n_startup_trials=startup, multivariate=True, constant_liar=True
-    )
+    spec: dict[str, Any]
+    identity: dict[str, Any]
+    data: dict[str, Any]
 
 
 def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
@@ -70,64 +63,53 @@ def _differences(stored: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
 
 
 def open_study(
-    spec: StudySpec,
+    name: str,
+    storage: optuna.storages.BaseStorage,
     *,
-    data_info: dict[str, Any],
-    sampler: optuna.samplers.BaseSampler | None = None,
+    storage_url: str,
+    directions: list[str],
+    sampler: optuna.samplers.BaseSampler | None,
+    attrs: StudyAttrs,
     force_resume: bool = False,
-    storage: optuna.storages.BaseStorage | None = None,
 ) -> tuple[optuna.Study, bool]:
-    """Create the study, or resume it if its task, limits and data match; (study, resumed)."""
+    """Create the study, or resume it if its identity and data match; (study, resumed)."""
     import optuna
 
-    from gensynth import provenance
-
-    storage = storage if storage is not None else open_storage(spec.storage)
-    resumed = spec.study_name in study_names(storage)
-    if resumed:
-        study = optuna.load_study(study_name=spec.study_name, storage=storage, sampler=sampler)
-        _check_resumable(study, spec, data_info, force_resume)
+    if name in study_names(storage):
+        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler)
+        _check_resumable(study, name, storage_url, attrs, force_resume)
         return study, True
     study = optuna.create_study(
-        study_name=spec.study_name,
+        study_name=name,
         storage=storage,
         sampler=sampler,
-        directions=cast("list[Literal['minimize', 'maximize']]", spec.directions),
+        directions=cast("list[Literal['minimize', 'maximize']]", directions),
         load_if_exists=True,  # another worker may create it at the same moment
     )
     if SPEC_KEY not in study.user_attrs:
-        study.set_user_attr(SPEC_KEY, {**spec.to_dict(), "storage": redact(spec.storage)})
-        study.set_user_attr(IDENTITY_KEY, spec.identity())
-        study.set_user_attr(DATA_KEY, data_info)
-        study.set_user_attr(
-            PROVENANCE_KEY,
-            {
-                "versions": provenance.versions(),
-                "git_sha": provenance.git_sha(),
-                "machine": provenance.machine(),
-                "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            },
-        )
+        study.set_user_attr(SPEC_KEY, {**attrs.spec, "storage": redact(storage_url)})
+        study.set_user_attr(IDENTITY_KEY, attrs.identity)
+        study.set_user_attr(DATA_KEY, attrs.data)
+        study.set_user_attr(PROVENANCE_KEY, stamp())
     return study, False
 
 
 def _check_resumable(
-    study: optuna.Study, spec: StudySpec, data_info: dict[str, Any], force: bool
+    study: optuna.Study, name: str, storage_url: str, attrs: StudyAttrs, force: bool
 ) -> None:
-    attrs = study.user_attrs
-    if IDENTITY_KEY not in attrs:
+    stored = study.user_attrs
+    if IDENTITY_KEY not in stored:
         raise ConfigError(
-            f"study {spec.study_name!r} exists but was not made by gensynth explore",
+            f"study {name!r} exists but was not made by gensynth explore",
             hint="choose another --study name",
         )
-    problems = _differences(attrs[IDENTITY_KEY], spec.identity())
-    stored_fp = attrs.get(DATA_KEY, {}).get("fingerprint")
-    if stored_fp != data_info.get("fingerprint"):
-        problems.append(f"data fingerprint {stored_fp} (now {data_info.get('fingerprint')})")
+    problems = _differences(stored[IDENTITY_KEY], attrs.identity)
+    stored_fp = stored.get(DATA_KEY, {}).get("fingerprint")
+    if stored_fp != attrs.data.get("fingerprint"):
+        problems.append(f"data fingerprint {stored_fp} (now {attrs.data.get('fingerprint')})")
     if problems and not force:
         raise ConfigError(
-            f"study {spec.study_name!r} in {redact(spec.storage)} was made with "
-            + "; ".join(problems[:4]),
+            f"study {name!r} in {redact(storage_url)} was made with " + "; ".join(problems[:4]),
             hint="pick a new --study name, or pass --force-resume to continue it anyway",
         )
 

@@ -6,17 +6,17 @@ import dataclasses
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from gensynth.search.records import records_of
+from gensynth.constraints.limits import Limits
+from gensynth.errors import GensynthError
 from gensynth.studies.leaderboard import leaderboard
+from gensynth.studies.records import records_of
 from gensynth.studies.storage import open_existing_storage
 from gensynth.studies.study import SPEC_KEY, study_names
 
 if TYPE_CHECKING:
     import optuna
 
-    from gensynth.search.study_spec import StudySpec
-
-__all__ = ["StudySummary", "list_studies", "stored_spec", "summarize"]
+__all__ = ["StudySummary", "list_studies", "stored_limits", "stored_spec", "summarize"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,26 +45,20 @@ class StudySummary:
         return dataclasses.asdict(self)
 
 
-def stored_spec(study: optuna.Study) -> StudySpec | None:
-    """The StudySpec a gensynth study was created with, or None for other studies.
-
-    Keys another gensynth version did not store take today's defaults; unknown ones are left
-    out, so older and newer studies still show their limits.
-    """
-    import dataclasses as dc
-
-    from gensynth.config import from_dict
-    from gensynth.errors import GensynthError
-    from gensynth.search.study_spec import ExploreOptions, StudySpec, resolve_options
-
+def stored_spec(study: optuna.Study) -> dict[str, Any] | None:
+    """The exploration spec a gensynth study was created with (a dict), or None."""
     data = study.user_attrs.get(SPEC_KEY)
-    if not isinstance(data, dict):
+    return data if isinstance(data, dict) else None
+
+
+def stored_limits(study: optuna.Study) -> Limits | None:
+    """The limits a gensynth study was created with (any gensynth version), or None."""
+    data = stored_spec(study)
+    if data is None:
         return None
-    defaults = resolve_options(ExploreOptions()).to_dict()
-    known = {f.name for f in dc.fields(StudySpec)}
     try:
-        return from_dict(StudySpec, {**defaults, **{k: v for k, v in data.items() if k in known}})
-    except GensynthError:
+        return Limits.from_mapping(data)
+    except (GensynthError, TypeError):
         return None
 
 
@@ -74,18 +68,17 @@ def summarize(study: optuna.Study) -> StudySummary:
     records = records_of(trials)
     states = Counter(t.state.name for t in trials)
     feasible = sum(1 for r in records if r.feasible)
-    spec = stored_spec(study)
-    raw = study.user_attrs.get(SPEC_KEY)
-    raw = raw if isinstance(raw, dict) else {}
+    raw = stored_spec(study) or {}
+    limits = stored_limits(study)
     rows = leaderboard(study, limit=1)
     best = rows[0] if rows else None
     return StudySummary(
         name=study.study_name,
         gensynth=bool(raw),
-        task=spec.task if spec else raw.get("task"),
-        prototype=spec.prototype if spec else raw.get("prototype"),
-        limits=spec.describe_limits() if spec else "-",
-        objectives=spec.objectives if spec else tuple(d.name.lower() for d in study.directions),
+        task=raw.get("task"),
+        prototype=raw.get("prototype"),
+        limits=limits.describe() if limits else "-",
+        objectives=tuple(raw.get("objectives") or (d.name.lower() for d in study.directions)),
         trials=len(trials),
         complete=states["COMPLETE"],
         feasible=feasible,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gensynth.errors import ConfigError, StorageError
-from gensynth.search.records import Attr
+from gensynth.studies.records import Attr
 from gensynth.studies.storage import parse_storage_url, redact
 from gensynth.studies.study import SPEC_KEY, load_existing_study
 

@@ -8,6 +8,7 @@ from typing import Literal
 import numpy as np
 
 from gensynth.errors import DataError
+from gensynth.vocabulary import Task
 
 __all__ = ["SPLITS", "DefectDataset", "Split"]
 
@@ -28,7 +29,7 @@ class DefectDataset:
     - ``skipped``: paths (relative to ``root``) of bad files left out by ``skip_bad``.
     """
 
-    task: Literal["classify", "segment"]
+    task: Task
     format: str
     root: str
     class_names: tuple[str, ...]
@@ -59,6 +60,22 @@ class DefectDataset:
 
     def __len__(self) -> int:
         return len(self.images)
+
+    def check_task(self, task: str) -> None:
+        """Raise DataError when this data cannot train or test a ``task`` network."""
+        if task == "segment" and self.masks is None:
+            raise DataError(
+                f"a segmentation network needs defect masks; the data {self.root!r} "
+                f"({self.format}) has none",
+                hint="use segmentation data (images/ + masks/, NEU-Seg, magnetic tiles), "
+                "or --task classify",
+            )
+        if task == "classify" and self.num_classes < 2:
+            raise DataError(
+                f"the data {self.root!r} has {self.num_classes} class, expected at least 2 "
+                "to classify",
+                hint="add a folder per class (gensynth data check PATH lists what it found)",
+            )
 
     def indices(self, split: Split) -> np.ndarray:
         """Sample indices of one split, in stored order."""

@@ -1,14 +1,38 @@
-"""Hooks through which the explore loop reports progress; the CLI draws them with Rich."""
+"""Hooks through which an exploration reports progress; the CLI draws them with Rich."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gensynth.search.generator import Proposal
-    from gensynth.search.records import TrialRecord
+    from gensynth.studies.records import TrialRecord
 
-__all__ = ["ExploreEvents"]
+__all__ = ["ExploreEvents", "RunStart"]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunStart:
+    """What a run is about to do, said once before the first trial."""
+
+    study: str
+    storage: str  # password hidden
+    resumed: bool
+    completed: int
+    trials: int
+    requeued: tuple[int, ...]
+    limits: str
+    prototype: str
+    task: str
+    data: str
+    proxy: str
+    timeout_s: float | None
+    final_epochs: int
+    artifacts: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 class ExploreEvents:
@@ -17,7 +41,7 @@ class ExploreEvents:
     def message(self, text: str) -> None:
         """A line worth showing the user (resume notes, warnings, stage changes)."""
 
-    def started(self, info: dict[str, Any]) -> None:
+    def started(self, start: RunStart) -> None:
         """The run is ready: study name, resumed or not, budget, completed trials so far."""
 
     def trial_started(self, number: int, proposal: Proposal) -> None:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from gensynth.errors import GensynthError
 from gensynth.search.events import ExploreEvents
-from gensynth.search.loop import StopSignal
-from gensynth.search.records import TrialRecord, records_of
+from gensynth.search.stop import StopSignal
+from gensynth.studies.records import TrialRecord, records_of
 
 if TYPE_CHECKING:
     from torch import nn

@@ -18,20 +18,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gensynth.constraints import (
-    Costs,
-    FlopsBand,
-    IndicatorResult,
-    MacsIndicator,
-    ParamsIndicator,
-    ParamsLimit,
-    bisect_width,
-    count_costs,
-    repair,
-)
+from gensynth.constraints import Costs, IndicatorResult, bisect_width, count_costs, repair
 from gensynth.prototypes import ArchSpec, get_prototype, mutate, spec_from_dict
-from gensynth.search.records import Attr, TrialRecord
 from gensynth.studies.leaderboard import pareto_front
+from gensynth.studies.records import Attr, TrialRecord
 
 if TYPE_CHECKING:
     import optuna
@@ -91,9 +81,11 @@ class Generator:
             "input_size": input_size,
             "num_classes": num_classes,
         }
-        self.band = FlopsBand(spec.flops, spec.tolerance) if spec.flops is not None else None
-        self.params_limit = ParamsLimit(spec.params_max) if spec.params_max is not None else None
+        limits = spec.limits
+        self.band = limits.band
+        self.params_limit = limits.params_limit
         self.latency = latency
+        self.indicators = limits.indicators(threads=spec.threads, latency=latency)
         self.startup = max(3, min(8, spec.trials // 4))
 
     # -- proposing ---------------------------------------------------------------------------
@@ -208,18 +200,8 @@ class Generator:
             spec = repaired
         return self._check(spec, origin, "; ".join([detail, *notes]))
 
-    def _indicators(self) -> list[object]:
-        found: list[object] = []
-        if self.band is not None:
-            found.append(MacsIndicator(self.band))
-        if self.params_limit is not None:
-            found.append(ParamsIndicator(self.params_limit))
-        if self.latency is not None:
-            found.append(self.latency)
-        return found
-
     def _check(self, spec: ArchSpec, origin: str, detail: str) -> Proposal:
-        results = tuple(ind.check(spec) for ind in self._indicators())  # type: ignore[attr-defined]
+        results = tuple(indicator.check(spec) for indicator in self.indicators)
         failed = [r for r in results if not r.passed]
         reason = "; ".join(f"{r.name} {r.measured:.4g} {r.unit} misses {r.limit}" for r in failed)
         return Proposal(

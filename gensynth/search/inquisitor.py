@@ -43,7 +43,7 @@ class Inquisitor:
         task: str,
         probe_samples: int = 96,
     ) -> None:
-        from gensynth.training._tensors import prepare
+        from gensynth.training import prepare
 
         self.data = data
         self.config = config
@@ -68,8 +68,7 @@ class Inquisitor:
         """Train ``spec`` from scratch (seeded), validate, then probe; TrialFailed on NaN."""
         import torch
 
-        from gensynth.training import fit
-        from gensynth.training._tensors import num_threads
+        from gensynth.training import fit, num_threads
 
         torch.manual_seed(seed)
         model = spec.build()
@@ -91,8 +90,7 @@ class Inquisitor:
         )
 
     def _insights(self, model: torch.nn.Module, result: FitResult) -> dict[str, dict[str, float]]:
-        from gensynth.training._evaluate import score_prepared
-        from gensynth.training._tensors import to_input
+        from gensynth.training import score_prepared, to_input
 
         probe_set = self._probe
         images = to_input(probe_set.images)

@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gensynth.errors import ConfigError, DataError
+from gensynth.errors import ConfigError
 from gensynth.search.generator import Generator
 from gensynth.search.inquisitor import Inquisitor
 
@@ -16,9 +16,10 @@ if TYPE_CHECKING:
 
     from gensynth.data.dataset import DefectDataset
     from gensynth.search.study_spec import StudySpec
+    from gensynth.studies.study import StudyAttrs
     from gensynth.training import TrainConfig
 
-__all__ = ["ExploreSession", "open_session", "proxy_config"]
+__all__ = ["ExploreSession", "open_session", "proxy_config", "study_attrs"]
 
 #: Proxy resolution used when the spec sets none: cheap enough for many trials on a CPU.
 DEFAULT_PROXY = {"classify": 96, "segment": 96}
@@ -78,23 +79,14 @@ def _check_task_fit(spec: StudySpec, data: DefectDataset) -> None:
             hint=f"use --task {prototype.task}, or a {spec.task} prototype "
             "(gensynth prototypes list)",
         )
-    if spec.task == "segment" and data.masks is None:
-        raise DataError(
-            f"data {spec.data!r} has no defect masks, expected masks for --task segment",
-            hint="use a segmentation set (images/ + masks/, or NEU-Seg), or --task classify",
-        )
-    if spec.task == "classify" and data.num_classes < 2:
-        raise DataError(
-            f"data {spec.data!r} has {data.num_classes} class, expected at least 2 to classify"
-        )
+    data.check_task(spec.task)
 
 
-def _latency_indicator(spec: StudySpec) -> Any:
-    if spec.latency_ms is None:
-        return None
-    from gensynth.constraints.latency import LatencyIndicator
+def study_attrs(spec: StudySpec, data: DefectDataset) -> StudyAttrs:
+    """What the study records about itself: the spec, what must match to resume, the data."""
+    from gensynth.studies.study import StudyAttrs
 
-    return LatencyIndicator(spec.latency_ms, spec.backend, spec.batch, spec.threads)
+    return StudyAttrs(spec=spec.to_dict(), identity=spec.identity(), data=data_info(data, spec))
 
 
 def open_session(
@@ -109,22 +101,25 @@ def open_session(
 
     from gensynth.data import load_dataset
     from gensynth.prototypes import get_prototype
+    from gensynth.studies.samplers import make_sampler
     from gensynth.studies.storage import open_storage, parse_storage_url
-    from gensynth.studies.study import make_sampler, open_study
+    from gensynth.studies.study import open_study
 
     get_prototype(spec.prototype)  # unknown names fail before any data is read
-    latency = _latency_indicator(spec)  # unknown or missing backends fail early too
+    latency = spec.limits.latency_indicator(spec.threads)  # so do unknown or missing backends
     storage = open_storage(spec.storage)
     if data is None:
         size = spec.input_size or DEFAULT_INPUT_SIZE
         data = load_dataset(spec.data, task=spec.task, input_size=size, format=spec.data_format)
     _check_task_fit(spec, data)
     study, resumed = open_study(
-        spec,
-        data_info=data_info(data, spec),
-        sampler=make_sampler(spec, worker=worker),
+        spec.study_name,
+        storage,
+        storage_url=spec.storage,
+        directions=spec.directions,
+        sampler=make_sampler(spec.strategy, seed=spec.seed, trials=spec.trials),
+        attrs=study_attrs(spec, data),
         force_resume=force_resume,
-        storage=storage,
     )
     config = proxy_config(spec, data.input_size)
     io = {

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from gensynth.config import from_dict, load_yaml, to_dict
-from gensynth.constraints.indicator import compact_count
+from gensynth.config import check_choice, from_dict, load_yaml, to_dict
+from gensynth.constraints.limits import Limits
 from gensynth.constraints.quantities import (
     format_count,
     parse_count,
@@ -23,11 +23,19 @@ from gensynth.constraints.quantities import (
 )
 from gensynth.errors import ConfigError
 from gensynth.search.utility import NetScore
+from gensynth.vocabulary import DEFAULT_BACKEND, DEFAULT_STORAGE, TASKS, Task
 
-__all__ = ["DEFAULT_PROTOTYPE", "OBJECTIVES", "ExploreOptions", "StudySpec", "resolve_options"]
+__all__ = [
+    "DEFAULT_PROTOTYPE",
+    "OBJECTIVES",
+    "STRATEGIES",
+    "ExploreOptions",
+    "StudySpec",
+    "resolve_options",
+]
 
-Task = Literal["classify", "segment"]
 Strategy = Literal["generative", "random", "tpe"]
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
 DEFAULT_PROTOTYPE = {"classify": "residual", "segment": "residual-unet"}
 #: objective name -> optimisation direction
 OBJECTIVES = {
@@ -74,10 +82,10 @@ class ExploreOptions:
     study: str | None = None
     storage: str | None = None
     artifacts: str | None = None
-    engine: Literal["local", "ray"] | None = None
+    engine: str | None = None  # a name in gensynth.engines.ENGINES
     workers: int | None = None
     ray_address: str | None = None
-    strategy: Strategy | None = None
+    strategy: str | None = None  # one of STRATEGIES
     seed: int | None = None
     out: str | None = None
 
@@ -128,7 +136,7 @@ class StudySpec:
     study_name: str
     storage: str
     artifacts: str | None
-    engine: Literal["local", "ray"]
+    engine: str
     workers: int
     ray_address: str | None
     strategy: Strategy
@@ -155,15 +163,14 @@ class StudySpec:
         )  # fmt: skip
         return {key: to_dict(getattr(self, key)) for key in keys}
 
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            self.flops, self.tolerance, self.params_max, self.latency_ms, self.backend, self.batch
+        )
+
     def describe_limits(self) -> str:
-        parts = []
-        if self.flops is not None:
-            parts.append(f"MACs {compact_count(self.flops)} ± {self.tolerance * 100:g}%")
-        if self.params_max is not None:
-            parts.append(f"params ≤ {compact_count(self.params_max)}")
-        if self.latency_ms is not None:
-            parts.append(f"latency ≤ {self.latency_ms:g} ms ({self.backend}, batch {self.batch})")
-        return ", ".join(parts) or "none"
+        return self.limits.describe()
 
 
 def _objectives(raw: str | list[str] | None, latency_ms: float | None) -> tuple[str, ...]:
@@ -201,7 +208,7 @@ def _optional_count(value: str | int | None, what: str) -> int | None:
 
 def resolve_options(opts: ExploreOptions) -> StudySpec:
     """Parse and check every option; fill defaults; one ConfigError per problem."""
-    task: Task = opts.task or "classify"
+    task: Task = check_choice(opts.task or "classify", TASKS, "--task")
     prototype = opts.prototype or DEFAULT_PROTOTYPE[task]
     budget = DEFAULT_BUDGET[task]
     latency_ms = None if opts.latency is None else parse_latency_ms(opts.latency)
@@ -213,7 +220,7 @@ def resolve_options(opts: ExploreOptions) -> StudySpec:
     flops = None if opts.flops is None else parse_count(opts.flops, what="--flops")
     if flops is None and latency_ms is None:
         flops = 100_000_000 if opts.params_max is None else None
-    storage = opts.storage or "sqlite:///gensynth.db"
+    storage = opts.storage or DEFAULT_STORAGE
     study_name = opts.study or _default_study_name(task, flops, latency_ms)
     return StudySpec(
         task=task,
@@ -225,7 +232,7 @@ def resolve_options(opts: ExploreOptions) -> StudySpec:
         tolerance=0.05 if opts.tolerance is None else parse_fraction(opts.tolerance),
         params_max=_optional_count(opts.params_max, "--params-max"),
         latency_ms=latency_ms,
-        backend=opts.backend or "onnxruntime-cpu",
+        backend=opts.backend or DEFAULT_BACKEND,
         batch=_positive(opts.batch, 1, "--batch"),
         threads=_optional_positive(opts.threads, "--threads"),
         objectives=_objectives(opts.objectives, latency_ms),
@@ -242,7 +249,7 @@ def resolve_options(opts: ExploreOptions) -> StudySpec:
         engine=opts.engine or "local",
         workers=_positive(opts.workers, 1, "--workers"),
         ray_address=opts.ray_address,
-        strategy=opts.strategy or "generative",
+        strategy=check_choice(opts.strategy or "generative", STRATEGIES, "--strategy"),
         seed=0 if opts.seed is None else opts.seed,
         out=opts.out or "gensynth-out",
     )  # fmt: skip

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gensynth.errors import DataError
+from gensynth.provenance import stamp
 from gensynth.training._config import TrainConfig, primary_metric
 from gensynth.training._evaluate import evaluate
 from gensynth.training._fit import FitResult, Progress, fit
@@ -38,30 +38,23 @@ def check_compatible(spec: ArchSpec, data: DefectDataset) -> None:
     channels = data_channels(data)
     if spec.in_channels != channels:
         raise DataError(
-            f"the spec expects {spec.in_channels} input channels, the data has {channels}",
+            f"the spec expects {spec.in_channels} input channels, the data has {channels} "
+            "(images are loaded as grayscale)",
             hint="set in_channels in the spec to match the images",
         )
+    data.check_task(spec.task)
     if spec.task == "classify" and spec.num_classes != data.num_classes:
         raise DataError(
             f"the spec has {spec.num_classes} classes, the data has {data.num_classes} "
             f"({', '.join(data.class_names)})",
-            hint="set num_classes in the spec, or train on data with that many classes",
-        )
-    if spec.task == "segment" and data.masks is None:
-        raise DataError(
-            f"a segmentation spec needs defect masks; the data {data.root!r} ({data.format}) "
-            "has none (classification data?)",
-            hint="use segmentation data, or a classification spec",
+            hint="set num_classes in the spec, or use the data it was trained on",
         )
 
 
 def costs_of(spec: ArchSpec, model: nn.Module) -> dict[str, Any]:
-    """MACs and parameters from gensynth.constraints.count_costs, or parameters alone."""
-    try:
-        from gensynth.constraints import count_costs
-    except ImportError:
-        params = sum(p.numel() for p in model.parameters())
-        return {"macs": None, "params": int(params), "costs_source": "torch parameter count"}
+    """MACs and parameters, counted exactly (gensynth.constraints.count_costs)."""
+    from gensynth.constraints import count_costs
+
     costs = count_costs(spec)
     return {
         "macs": int(costs.macs),
@@ -117,22 +110,11 @@ def train_to_dir(
         "training": config.to_dict(),
         "preprocessing": PREPROCESSING,
         "timings": timings,
-        **_provenance_part(),
+        **stamp(),
     }
     save_model_dir(out, spec, model, metrics)
     _figures(out, metrics)
     return metrics
-
-
-def _provenance_part() -> dict[str, Any]:
-    from gensynth import provenance
-
-    return {
-        "versions": provenance.versions(),
-        "git_sha": provenance.git_sha(),
-        "machine": provenance.machine(),
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
 
 
 def _training_part(result: FitResult) -> dict[str, Any]:

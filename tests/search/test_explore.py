@@ -8,10 +8,10 @@ import pytest
 from search_builders import tiny_dataset, tiny_spec
 
 from gensynth.errors import ConfigError, GensynthError, TrialFailed
+from gensynth.explore import explore
 from gensynth.search import inquisitor as inquisitor_module
-from gensynth.search.explore import explore
-from gensynth.search.records import Attr, records_of
 from gensynth.studies.leaderboard import leaderboard
+from gensynth.studies.records import Attr, records_of
 
 
 def _trials(spec):

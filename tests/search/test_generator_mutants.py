@@ -10,7 +10,7 @@ from search_builders import tiny_spec
 
 from gensynth.prototypes import reference_spec
 from gensynth.search.generator import Generator
-from gensynth.search.records import TrialRecord
+from gensynth.studies.records import TrialRecord
 
 
 def _generator(tmp_path, **overrides) -> Generator:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from gensynth.search.recovery import _process_is_dead
+from gensynth.studies.recovery import _process_is_dead
 
 
 def _worker(pid: int) -> str:

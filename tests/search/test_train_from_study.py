@@ -8,7 +8,7 @@ from search_builders import tiny_dataset, tiny_spec
 from typer.testing import CliRunner
 
 from gensynth.cli.main import app
-from gensynth.search.explore import explore
+from gensynth.explore import explore
 
 runner = CliRunner()
 

@@ -16,7 +16,7 @@ from studies_builders import wait_for as wait_until
 from typer.testing import CliRunner
 
 from gensynth.cli.main import app
-from gensynth.search.records import Attr, records_of
+from gensynth.studies.records import Attr, records_of
 from gensynth.studies.storage import open_storage
 from gensynth.studies.trials import download_trial_weights
 

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from gensynth.cli.main import app
 from gensynth.errors import ConfigError, StorageError
-from gensynth.search.explore import explore
-from gensynth.search.records import Attr
+from gensynth.explore import explore
 from gensynth.search.study_spec import ExploreOptions, resolve_options
 from gensynth.studies.leaderboard import leaderboard
+from gensynth.studies.records import Attr
 from gensynth.studies.trials import download_trial_weights, spec_of_trial
 
 runner = CliRunner()

@@ -11,27 +11,29 @@ from safetensors.torch import load_file
 from studies_builders import check_invariants, explore_args, finish, running_trained, start
 from studies_builders import wait_for as wait_until
 
-from gensynth.search.records import Attr
 from gensynth.studies.leaderboard import leaderboard
+from gensynth.studies.records import Attr
+from gensynth.studies.storage import open_storage
 from gensynth.studies.trials import download_trial_weights, spec_of_trial
 
-pytest.importorskip("ray.tune")
+pytest.importorskip("ray")
 pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 def test_ray_continues_a_local_study_and_records_what_the_loop_records(tmp_path, data_dir):
-    url = f"sqlite:///{tmp_path}/team.db"
+    url = f"journal:///{tmp_path}/team.log"
     local = explore_args(data_dir, url, "mixed", trials=2)
     finish(start(local, tmp_path, tmp_path / "local.log"), tmp_path / "local.log")
     ray_args = explore_args(data_dir, url, "mixed", trials=4, engine="ray", workers=2)
     output = finish(start(ray_args, tmp_path, tmp_path / "ray.log"), tmp_path / "ray.log")
-    assert "Resuming study 'mixed'" in output and "Ray: 2 concurrent trials" in output
+    assert "Resuming study 'mixed'" in output and "Ray: 2 worker tasks" in output
 
-    study = optuna.load_study(study_name="mixed", storage=url)
+    study = optuna.load_study(study_name="mixed", storage=open_storage(url))
     trials = study.trials
     assert sum(t.state.name == "COMPLETE" for t in trials) >= 4
     by_ray = [t for t in trials if t.number >= 2]
     assert by_ray and all(t.state.name == "COMPLETE" for t in by_ray)
+    assert len({t.user_attrs[Attr.WORKER] for t in by_ray}) == 2  # both tasks proposed trials
     for trial in by_ray:
         assert set(trial.constraints) == {"macs_over", "macs_under"}  # set before the tell
         assert trial.user_attrs[Attr.SPEC_HASH] and Attr.FEASIBLE in trial.user_attrs
@@ -49,12 +51,12 @@ def test_ray_continues_a_local_study_and_records_what_the_loop_records(tmp_path,
 
 
 def test_ctrl_c_on_ray_then_the_local_engine_finishes_the_study(tmp_path, data_dir):
-    url = f"sqlite:///{tmp_path}/team.db"
+    url = f"journal:///{tmp_path}/team.log"
     ray_args = explore_args(data_dir, url, "handover", trials=3, engine="ray", workers=2,
                             epochs=3)  # fmt: skip
     process = start(ray_args, tmp_path, tmp_path / "ray.log")
     log = tmp_path / "ray.log"
-    wait_until(lambda: "Ray: 2 concurrent" in log.read_text(), 120, "Ray to start")
+    wait_until(lambda: "Ray: 2 worker tasks" in log.read_text(), 120, "Ray to start")
     wait_until(lambda: running_trained(url, "handover"), 120, "a Ray trial in training")
     process.send_signal(signal.SIGINT)
     try:
@@ -63,8 +65,8 @@ def test_ctrl_c_on_ray_then_the_local_engine_finishes_the_study(tmp_path, data_d
         process.kill()
         raise
     assert "Interrupted" in (tmp_path / "ray.log").read_text()
-    interrupted = [t for t in optuna.load_study(study_name="handover", storage=url).trials
-                   if t.state.name == "FAIL"]  # fmt: skip
+    study = optuna.load_study(study_name="handover", storage=open_storage(url))
+    interrupted = [t for t in study.trials if t.state.name == "FAIL"]
     assert interrupted and all(
         t.user_attrs[Attr.FAIL_REASON] == "interrupted" for t in interrupted
     )
@@ -72,6 +74,6 @@ def test_ctrl_c_on_ray_then_the_local_engine_finishes_the_study(tmp_path, data_d
     local = explore_args(data_dir, url, "handover", trials=3, epochs=3)
     output = finish(start(local, tmp_path, tmp_path / "local.log"), tmp_path / "local.log")
     assert "re-queued lost trials" in output
-    trials = optuna.load_study(study_name="handover", storage=url).trials
+    trials = optuna.load_study(study_name="handover", storage=open_storage(url)).trials
     assert sum(t.state.name == "COMPLETE" for t in trials) >= 3
     check_invariants(trials)

@@ -16,7 +16,7 @@ import numpy as np
 import optuna
 from PIL import Image
 
-from gensynth.search.records import Attr
+from gensynth.studies.records import Attr
 from gensynth.studies.study import SPEC_KEY
 
 SPEC = {
@@ -163,7 +163,7 @@ def pid_of(trial: Any) -> int:
 
 def check_invariants(trials: list[Any]) -> None:
     """Numbers unique; no spec trained twice (reuses aside); every lost trial was retried."""
-    from gensynth.search.records import records_of
+    from gensynth.studies.records import records_of
 
     numbers = [t.number for t in trials]
     assert len(numbers) == len(set(numbers))
@@ -180,7 +180,7 @@ def require(condition: bool, reason: str) -> None:
     """tests/conftest.py's rule: skip when a service is missing; in CI, fail."""
     import importlib.util
 
-    path = Path(__file__).resolve().parents[1] / "conftest.py"
+    path = Path(__file__).resolve().parent / "conftest.py"
     spec = importlib.util.spec_from_file_location("gensynth_tests_conftest", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -1,4 +1,4 @@
-"""What a trial stores, under which user-attribute names, and how to read it back.
+"""The trial schema: what a trial stores, under which user-attribute names, and how to read it.
 
 Every value is JSON-serialisable, so Optuna's public API and optuna-dashboard read the same.
 """
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-__all__ = ["Attr", "TrialRecord", "feasible_records", "records_of"]
+__all__ = ["INFEASIBLE_MAXIMIZE", "INFEASIBLE_MINIMIZE", "Attr", "TrialRecord", "records_of"]
 
 #: Objective value recorded for candidates that break a limit (never trained).
 INFEASIBLE_MAXIMIZE = -1000.0
@@ -99,8 +99,3 @@ class TrialRecord:
 
 def records_of(trials: list[FrozenTrial]) -> list[TrialRecord]:
     return [TrialRecord.from_trial(trial) for trial in trials]
-
-
-def feasible_records(trials: list[FrozenTrial]) -> list[TrialRecord]:
-    """Completed trials inside every limit, in trial order."""
-    return [record for record in records_of(trials) if record.feasible]

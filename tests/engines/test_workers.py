@@ -17,7 +17,7 @@ from studies_builders import (
     wait_for,
 )
 
-from gensynth.search.records import Attr
+from gensynth.studies.records import Attr
 from gensynth.studies.storage import open_storage
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from gensynth.cli.main import app
+from gensynth.engines import engine_for, ray_address_check, worker_threads
 from gensynth.errors import ConfigError, GensynthError
 from gensynth.search.study_spec import ExploreOptions, resolve_options
-from gensynth.studies.engines import check_engine, ray_address_check, worker_threads
 
 runner = CliRunner()
 
@@ -30,16 +30,24 @@ def _spec(**options):
 
 def test_several_sqlite_writers_are_refused_with_the_alternatives():
     with pytest.raises(ConfigError) as info:
-        check_engine(_spec(workers=2, storage="sqlite:///runs/s.db"))
+        engine_for(_spec(workers=2, storage="sqlite:///runs/s.db"))
     assert "SQLite allows one writer" in info.value.message
     assert "journal:///runs/s.log" in info.value.hint
     assert "postgresql://" in info.value.hint
 
 
+def test_the_engine_is_looked_up_by_name():
+    assert engine_for(_spec()).name == "local"
+    assert engine_for(_spec(workers=2, storage="journal:///s.log")).name == "workers"
+    assert engine_for(_spec(engine="workers", workers=2, storage="journal:///s.log")).name == (
+        "workers"
+    )
+
+
 def test_journal_and_databases_take_several_workers():
-    check_engine(_spec(workers=2, storage="journal:///s.log"))
-    check_engine(_spec(workers=4, storage="postgresql://u@db.example/gs"))
-    check_engine(_spec(workers=1))  # one process on SQLite is fine
+    engine_for(_spec(workers=2, storage="journal:///s.log"))
+    engine_for(_spec(workers=4, storage="postgresql://u@db.example/gs"))
+    engine_for(_spec(workers=1))  # one process on SQLite is fine
 
 
 @pytest.mark.parametrize(
@@ -49,6 +57,8 @@ def test_journal_and_databases_take_several_workers():
         (["--workers", "2"], 2, "use --storage journal:///gensynth.log"),
         (["--workers", "2", "--storage", "journal:///missing/dir/s.log"], 1, "does not exist"),
         (["--ray-address", "127.0.0.1:1"], 2, "--ray-address goes with --engine ray"),
+        (["--engine", "nosuch"], 2, "unknown engine 'nosuch'"),
+        (["--engine", "ray", "--workers", "2"], 2, "use --storage journal:///gensynth.log"),
     ],
 )
 def test_bad_engine_flags(tmp_path, monkeypatch, args, code, text):
@@ -65,7 +75,7 @@ def test_ray_not_installed_gives_the_install_hint(tmp_path, monkeypatch):
     result = runner.invoke(app, ["explore", "--engine", "ray", "--workers", "2"])
     assert result.exit_code == 1
     line = _error_line(result)
-    assert "needs Ray Tune, which is not installed" in line
+    assert "needs Ray, which is not installed" in line
     assert "pip install 'gensynth[ray]'" in line
 
 
@@ -73,8 +83,10 @@ def test_a_ray_address_that_does_not_answer_fails_fast(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     started = time.monotonic()
     result = runner.invoke(
-        app, ["explore", "--engine", "ray", "--ray-address", "127.0.0.1:1", "--workers", "2"]
-    )
+        app,
+        ["explore", "--engine", "ray", "--ray-address", "127.0.0.1:1", "--workers", "2",
+         "--storage", "journal:///s.log"],
+    )  # fmt: skip
     assert result.exit_code == 1
     assert "Ray at 127.0.0.1:1 does not answer" in _error_line(result)
     assert time.monotonic() - started < 30

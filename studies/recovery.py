@@ -14,7 +14,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gensynth.search.records import Attr
+from gensynth.studies._optuna_internals import fail_foreign_trial
+from gensynth.studies.records import Attr
 
 if TYPE_CHECKING:
     import optuna
@@ -53,9 +54,15 @@ def _is_zombie(pid: int) -> bool:
 
 
 def _retried_numbers(trials: list[FrozenTrial]) -> set[int]:
+    """Numbers of the trials that were re-queued already (Optuna's retry history)."""
+    import optuna
+    from optuna.storages import RetryFailedTrialCallback
+
     done: set[int] = set()
-    for trial in trials:
-        done.update(trial.system_attrs.get("retry_history", []))
+    with warnings.catch_warnings():  # "experimental" since Optuna 3.0
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        for trial in trials:
+            done.update(RetryFailedTrialCallback.retry_history(trial))
     return done
 
 
@@ -65,11 +72,9 @@ def recover_lost_trials(study: optuna.Study) -> list[int]:
     from optuna.storages import RetryHeartbeatStaleTrialCallback
     from optuna.trial import TrialState
 
-    storage = study._storage
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if _process_is_dead(trial.user_attrs.get(Attr.WORKER)):
-            storage.set_trial_user_attr(trial._trial_id, Attr.FAIL_REASON, "worker died")
-            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            fail_foreign_trial(study, trial, {Attr.FAIL_REASON: "worker died"})
     trials = study.get_trials(deepcopy=False)
     retried = _retried_numbers(trials)
     requeued = []

@@ -1,0 +1,29 @@
+"""The one place gensynth reaches into Optuna's private API, and why.
+
+Optuna has no public way to change a trial that another process created: its ``Trial``
+object lives there. Recovering the trial of a dead process needs just that: its fail reason
+recorded before it is failed and re-queued. ``Study.tell`` fails a foreign trial by number
+(public), but a user attribute can only be set through the storage, with the trial's id,
+which a ``FrozenTrial`` keeps as ``_trial_id``. If a later Optuna renames these, only this
+module changes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial
+
+__all__ = ["fail_foreign_trial"]
+
+
+def fail_foreign_trial(study: optuna.Study, trial: FrozenTrial, attrs: dict[str, Any]) -> None:
+    """Set ``attrs`` on another process's RUNNING trial, then fail it."""
+    from optuna.trial import TrialState
+
+    storage = study._storage
+    for key, value in attrs.items():
+        storage.set_trial_user_attr(trial._trial_id, key, value)
+    study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
