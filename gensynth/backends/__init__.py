@@ -27,6 +27,15 @@ from gensynth.backends._export import (
     export_onnx,
     onnx_bytes,
 )
+from gensynth.backends._latency_model import (
+    BlockRate,
+    LatencyModel,
+    fit_latency_model,
+    latency_model_path,
+    load_latency_model,
+    predict_latency_ms,
+    width_alignment,
+)
 from gensynth.backends._load import OTHERS_CPU_LIMIT, SPREAD_LIMIT, LoadReport
 from gensynth.backends._measure import (
     FULL_TIMING,
@@ -44,10 +53,12 @@ __all__ = [
     "OTHERS_CPU_LIMIT",
     "SPREAD_LIMIT",
     "Backend",
+    "BlockRate",
     "ExportError",
     "ExportReport",
     "LatencyCache",
     "LatencyComparison",
+    "LatencyModel",
     "LatencyResult",
     "LoadReport",
     "ParityError",
@@ -63,11 +74,16 @@ __all__ = [
     "default_threads",
     "efficiency_ratio",
     "export_onnx",
+    "fit_latency_model",
     "get_backend",
+    "latency_model_path",
     "list_backends",
+    "load_latency_model",
     "measure_interleaved",
     "measure_latency",
     "onnx_bytes",
+    "predict_latency_ms",
     "spec_macs",
     "speedup",
+    "width_alignment",
 ]
