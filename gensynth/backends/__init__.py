@@ -1,5 +1,9 @@
 """Latency backends: a registry of runtimes, export, parity, and timed measurement.
 
+Every figure comes from one method (:func:`measure_latency`, :func:`compare_latency`): each
+model in its own session, timed alone in alternating blocks, with its runtime settings and
+the machine's load recorded. :func:`predict_latency_ms` is a fitted cost model for pruning.
+
 Importing this package imports neither torch nor onnxruntime; they load when used.
 """
 

@@ -189,6 +189,8 @@ def compare_latency(
     one with its round-by-round spread. Arguments are as for :func:`measure_latency`.
     """
     plan = _timing(timing)
+    if not models:
+        raise ConfigError("compare_latency: expected at least one model, got none")
     start, before = time.perf_counter(), load_avg()
     engine = get_backend(backend)
     batch, threads = check_batch(batch), resolve_threads(threads)

@@ -256,6 +256,11 @@ def test_bad_settings_are_usage_errors(kwargs, match):
         measure_latency(tiny_cnn(), TINY_SHAPE, **kwargs)
 
 
+def test_comparing_nothing_is_a_usage_error():
+    with pytest.raises(ConfigError, match="expected at least one model, got none"):
+        compare_latency([])
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
