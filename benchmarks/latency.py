@@ -1,252 +1,313 @@
-"""Latency benchmark: ResNet-50 against a 100M-MAC residual net, and efficiency per block type.
+"""Latency benchmark: the block method against independent timers, and speed-ups over ResNet-50.
 
-Run: python benchmarks/latency.py [--threads 2] [--quick]
+Run: python benchmarks/latency.py [--quick] [--threads 2] [--batch 1,64] [--rounds 3]
 
-Everything is measured in this one run and reported as ratios against the ResNet-50 measured
-alongside it: speed-up per backend and batch, achieved GMAC/s per model and its ratio to
-ResNet-50's (the efficiency ratio), the same for 100M-MAC nets of one block type each on
-onnxruntime-cpu, and the time and run-to-run spread of one in-loop latency measurement.
-Models compared with each other are timed in alternating rounds (``measure_interleaved``),
-so that drifting load on a shared CPU hits them alike; the load average before and after is
-recorded. Results go to ``benchmarks/results/latency-<machine>.json`` with machine and versions.
+Models (200x200x1, 6 classes): the plain 89M-MAC basic-block net of REFERENCE.md, the
+residual prototype's default repaired to 100M MACs, and ResNet-50. Per thread count and batch:
+
+1. the method: each small net against ResNet-50 with ``compare_latency`` (own sessions,
+   alternating blocks), and each model alone with ``measure_latency``;
+2. an independent timer: a plain loop over ``session.run`` in a fresh process per model and
+   round (``benchmarks/_plain_timer.py``, no gensynth code), rounds A, B, C, A, B, C, ...;
+3. ONNX Runtime's own profiler (``SessionOptions.enable_profiling``, ``model_run`` events)
+   in a fresh process per model (``onnxruntime_perf_test`` is not shipped in the wheel);
+4. for contrast, the distortion the method avoids: two live sessions taking turns call by
+   call in one process, with intra-op spinning on (the default) and off.
+
+The method's figure must agree with the plain loop and the profiler within 10% on a quiet
+machine; both figures, their ratio and the verdict are written, with the load average before
+and after and each figure's load flags. Results: ``benchmarks/results/latency-<machine>.json``
+(``latency-quick-`` with ``--quick``). Full run (2 threads, batch 1 and 64): about 5 minutes
+on 2 cores; ``--quick`` (batch 1, one round, short timing): under a minute.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
-import re
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from gensynth.backends import (
-    LatencyResult,
-    TimedModel,
-    measure_interleaved,
-    measure_latency,
-    spec_macs,
-)
-from gensynth.constraints import FlopsBand, repair
-from gensynth.constraints.latency import LOOP_TIMING
-from gensynth.prototypes import ArchSpec, get_prototype, reference_spec
-from gensynth.prototypes.residual import DEFAULT_EXPANSION, ResidualSpec, StageSpec, StemSpec
-from gensynth.provenance import git_sha, machine, versions
+from _common import write_results
+from _latency_specs import plain_89m, reference, residual_default
 
-RESULTS = Path(__file__).parent / "results"
-SHAPE = {"in_channels": 1, "input_size": 200, "num_classes": 6}
-BAND = FlopsBand(100_000_000, 0.05)
-BACKENDS = ("torch-cpu", "onnxruntime-cpu")
-#: Per batch: many runs for a stable median at batch 1; few (but >= 5) at the slow batch 64.
-TIMING = {
-    1: {"warmup": 5, "repeats": 30, "min_time_s": 2.0, "max_time_s": 20.0},
-    64: {"warmup": 2, "repeats": 5, "min_time_s": 0.0, "max_time_s": 0.0},
-}
-#: Block variants whose efficiency the search should know: (label, block, kernel, se).
-BLOCK_VARIANTS = (
-    ("basic k3", "basic", 3, False),
-    ("basic k3 + SE", "basic", 3, True),
-    ("basic k5", "basic", 5, False),
-    ("bottleneck k3", "bottleneck", 3, False),
-    ("wide k3 (kx1,1xk)", "wide", 3, False),
-    ("inverted k3 (depthwise)", "inverted", 3, False),
-    ("inverted k3 + SE", "inverted", 3, True),
-    ("light k3 (depthwise)", "light", 3, False),
+from gensynth.backends import (
+    TimedModel,
+    Timing,
+    compare_latency,
+    export_onnx,
+    measure_latency,
 )
+from gensynth.constraints import count_costs
+from gensynth.prototypes import ArchSpec
+
+TIMER = Path(__file__).parent / "_plain_timer.py"
+AGREEMENT = 0.10
+BASELINE = "resnet50"
+#: The method's budget per batch; slow calls (ResNet-50 at batch 64) get one call a block.
+TIMING = {
+    1: Timing(warmup=3, blocks=5, repeats=20, min_time_s=1.0, max_time_s=20.0),
+    64: Timing(warmup=2, blocks=5, repeats=5, min_time_s=2.0, max_time_s=15.0),
+}
+QUICK_TIMING = Timing(warmup=2, blocks=3, repeats=10, min_time_s=0.2, max_time_s=3.0)
+#: The independent timer's budget per batch: (warm-up calls, runs at least, seconds at least).
+LOOP = {1: (5, 20, 1.0), 64: (2, 5, 2.0)}
+QUICK_LOOP = (3, 10, 0.2)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--quick", action="store_true", help="batch 1 only")
-    args = parser.parse_args()
-    batches = (1,) if args.quick else (1, 64)
-    started, load_before = time.time(), os.getloadavg()
-    models = {"resnet50": reference_spec("resnet50", **SHAPE), "residual-100M": small_spec()}
-    blocks = {label: block_spec(b, k, se) for label, b, k, se in BLOCK_VARIANTS}
-    for name, spec in {**models, **blocks}.items():
-        print(f"{name:26} {spec_macs(spec) / 1e6:6.1f}M MACs  {spec.describe()}")
-    measured = measure_all(models, blocks, batches, args.threads)
-    rows = compare(measured, batches)
-    block_rows = block_table(measured, blocks, batches)
-    loop = loop_measurement(models["residual-100M"], args.threads)
-    write(
-        {
-            "machine": machine(),
-            "versions": versions(),
-            "git_sha": git_sha(),
-            "threads": args.threads,
-            "timing": TIMING,
-            "load_avg_before": load_before,
-            "load_avg_after": os.getloadavg(),
-            "seconds": time.time() - started,
-            "models": {
-                k: {"spec": s.to_dict(), "describe": s.describe(), "macs": spec_macs(s)}
-                for k, s in {**models, **blocks}.items()
-            },
-            "comparison": rows,
-            "block_efficiency": block_rows,
-            "loop_measurement": loop,
+    args = _parse()
+    started, before = time.time(), os.getloadavg()
+    print(f"load average before: {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}")
+    specs = {"plain-89M": plain_89m(), BASELINE: reference(BASELINE)}
+    if not args.quick:
+        specs = {"plain-89M": specs["plain-89M"], "residual-100M": residual_default(), **specs}
+    for name, spec in specs.items():
+        print(f"{name:14} {count_costs(spec).macs / 1e6:8.1f}M MACs  {spec.describe()}")
+    cases = []
+    with tempfile.TemporaryDirectory(prefix="gensynth-latency-") as folder:
+        paths = {
+            name: _export(spec, Path(folder) / f"{name}.onnx") for name, spec in specs.items()
         }
+        for threads in args.threads:
+            for batch in args.batch:
+                cases.append(run_case(specs, paths, threads, batch, args))
+    after = os.getloadavg()
+    payload = {
+        "quick": args.quick,
+        "agreement_limit": AGREEMENT,
+        "models": {
+            n: {"describe": s.describe(), "macs": count_costs(s).macs} for n, s in specs.items()
+        },
+        "cases": cases,
+        "load_avg_before": list(before),
+        "load_avg_after": list(after),
+        "seconds": time.time() - started,
+    }
+    path = write_results("latency-quick" if args.quick else "latency", payload)
+    loaded = any(case["loaded"] for case in cases)
+    print(
+        f"\nload average before {before[0]:.2f}, after {after[0]:.2f}"
+        f"{'; MEASURED UNDER LOAD: agreement is not meaningful' if loaded else ''}. "
+        f"{time.time() - started:.0f} s. Wrote {path}"
     )
 
 
-def small_spec() -> ArchSpec:
-    """The residual prototype's default repaired into 100M ± 5% MACs."""
-    result = repair(get_prototype("residual").default_spec(**SHAPE), BAND)
-    if not result.feasible:
-        raise SystemExit(f"repair failed: {result.reason}")
-    return result.spec
+def _parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="batch 1, one round, short timing")
+    parser.add_argument("--threads", default="2", help="comma-separated thread counts")
+    parser.add_argument("--batch", default=None, help="comma-separated batches [1,64; quick: 1]")
+    parser.add_argument("--rounds", type=int, default=None, help="fresh processes per model")
+    args = parser.parse_args()
+    args.threads = [int(t) for t in args.threads.split(",")]
+    args.batch = [int(b) for b in (args.batch or ("1" if args.quick else "1,64")).split(",")]
+    args.rounds = args.rounds or (1 if args.quick else 3)
+    return args
 
 
-def block_spec(block: str, kernel: int, se: bool) -> ArchSpec:
-    """A plain 4-stage net of one block type (every stage stride 2), repaired to 100M."""
-    stages = tuple(
-        StageSpec(block, width, depth, 2, kernel, DEFAULT_EXPANSION[block], se)
-        for width, depth in ((32, 1), (64, 2), (128, 2), (256, 2))
-    )
-    return repair(ResidualSpec(**SHAPE, stem=StemSpec(32, 3, 2, False), stages=stages), BAND).spec
+def _export(spec: ArchSpec, path: Path) -> Path:
+    export_onnx(spec.build().eval(), spec.input_shape, path)
+    return path
 
 
-def measure_all(
-    models: dict[str, ArchSpec],
-    blocks: dict[str, ArchSpec],
-    batches: tuple[int, ...],
+def run_case(
+    specs: dict[str, ArchSpec],
+    paths: dict[str, Path],
     threads: int,
-) -> dict[tuple[str, int], dict[str, LatencyResult]]:
-    """Per backend and batch, every model timed in alternating rounds with ResNet-50."""
-    measured = {}
-    for backend in BACKENDS:
-        for batch in batches:
-            specs = {**models, **(blocks if backend == "onnxruntime-cpu" else {})}
-            print(f"timing {len(specs)} models on {backend}, batch {batch} ...", flush=True)
-            items = [
-                TimedModel(s.build().eval(), s.input_shape, spec_macs(s)) for s in specs.values()
-            ]
-            results = measure_interleaved(
-                items, backend=backend, batch=batch, threads=threads, **TIMING[batch]
-            )
-            measured[backend, batch] = dict(zip(specs, results, strict=True))
-    return measured
-
-
-def ratios(model: LatencyResult, base: LatencyResult) -> dict[str, float]:
-    """Speed-up and efficiency ratio (achieved MAC/s over the baseline's), at the median.
-
-    Ratios of minimum times are not given: under contention a long call rarely runs
-    undisturbed while a short one often does, so they flatter the small net.
-    """
-    macs_ratio = (model.macs or 0) / (base.macs or 1)  # both set by measure_all
+    batch: int,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """Every timer for one thread count and batch; the agreement table and speed-ups."""
+    print(f"\n== {threads} thread(s), batch {batch} ==", flush=True)
+    timing = QUICK_TIMING if args.quick else TIMING.get(batch, TIMING[64])
+    loop = QUICK_LOOP if args.quick else LOOP.get(batch, LOOP[64])
+    method = method_figures(specs, threads, batch, timing)
+    plain = plain_loops(paths, threads, batch, args.rounds, loop)
+    profiled = {
+        name: _child(path, threads, batch, loop, profile=True) for name, path in paths.items()
+    }
+    naive = {
+        spinning: naive_alternating(paths, threads, batch, spinning, loop) for spinning in (1, 0)
+    }
+    rows = agreement_rows(method, plain, profiled)
+    speedups = speedup_rows(method, plain, naive)
+    _print_case(rows, speedups)
     return {
-        "speedup": base.median_ms / model.median_ms,
-        "efficiency_ratio": (base.median_ms / model.median_ms) * macs_ratio,
+        "threads": threads,
+        "batch": batch,
+        "timing": dataclasses.asdict(timing),
+        "independent_loop": dict(zip(("warmup", "runs", "seconds"), loop, strict=True)),
+        "rows": rows,
+        "speedups": speedups,
+        "method": {k: v for k, v in method.items() if k != "figures"},
+        "naive_alternating": {"spinning_on": naive[1], "spinning_off": naive[0]},
+        "loaded": any(r["loaded"] for r in rows),
     }
 
 
-def compare(measured: dict, batches: tuple[int, ...]) -> list[dict[str, Any]]:
-    """ResNet-50 against the residual 100M net per backend and batch."""
-    rows = []
-    print(
-        f"\n{'backend':16} {'batch':>5} {'R50 ms':>9} {'100M ms':>8} {'speed-up':>9} "
-        f"{'R50 GMAC/s':>10} {'100M GMAC/s':>11} {'effic.':>6} {'CV R50/100M':>11}"
-    )
-    for backend in BACKENDS:
-        for batch in batches:
-            base, small = (measured[backend, batch][k] for k in ("resnet50", "residual-100M"))
-            row = {
-                "backend": backend,
-                "batch": batch,
-                "resnet50": base.to_dict(),
-                "residual-100M": small.to_dict(),
-                **ratios(small, base),
-            }
-            rows.append(row)
-            print(
-                f"{backend:16} {batch:5d} {base.median_ms:9.2f} {small.median_ms:8.2f} "
-                f"{row['speedup']:8.1f}x {base.gmacs_per_s:10.1f} {small.gmacs_per_s:11.1f} "
-                f"{row['efficiency_ratio']:6.2f} {base.cv:6.2f}/{small.cv:4.2f}"
-            )
-    return rows
+def method_figures(
+    specs: dict[str, ArchSpec], threads: int, batch: int, timing: Timing
+) -> dict[str, Any]:
+    """Each small net against ResNet-50 in alternating blocks, and each model alone."""
+    items = {
+        name: TimedModel(spec.build().eval(), spec.input_shape, count_costs(spec).macs, name)
+        for name, spec in specs.items()
+    }
+    kwargs = {"threads": threads, "batch": batch, **dataclasses.asdict(timing)}
+    pairs = {
+        name: compare_latency([item, items[BASELINE]], **kwargs).to_dict()
+        for name, item in items.items()
+        if name != BASELINE
+    }
+    alone = {
+        name: measure_latency(item.model, item.input_shape, macs=item.macs, **kwargs).to_dict()
+        for name, item in items.items()
+    }
+    first = next(iter(pairs.values()))
+    figures = {name: pair["results"][0] for name, pair in pairs.items()}
+    figures[BASELINE] = first["results"][1]
+    return {"pairs": pairs, "alone": alone, "figures": figures}
 
 
-def block_table(
-    measured: dict, blocks: dict[str, ArchSpec], batches: tuple[int, ...]
+def _child(
+    path: Path, threads: int, batch: int, loop: tuple[int, int, float], *, profile: bool = False
+) -> float:
+    """The median ms of one fresh process timing ``path`` (plain loop, or the profiler)."""
+    warmup, runs, seconds = loop
+    command = [sys.executable, str(TIMER), str(path), "--threads", str(threads)]
+    command += ["--batch", str(batch), "--warmup", str(warmup), "--runs", str(runs)]
+    command += ["--seconds", str(seconds)]
+    with tempfile.TemporaryDirectory(prefix="gensynth-profile-") as folder:
+        if profile:
+            command += ["--profile", folder]
+        done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=1800)
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["median_ms"])
+
+
+def plain_loops(
+    paths: dict[str, Path], threads: int, batch: int, rounds: int, loop: tuple[int, int, float]
+) -> dict[str, list[float]]:
+    """Per model, the median of a fresh-process plain loop in each round (A, B, C, A, ...)."""
+    medians: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(rounds):
+        for name, path in paths.items():
+            medians[name].append(_child(path, threads, batch, loop))
+    return medians
+
+
+def naive_alternating(
+    paths: dict[str, Path], threads: int, batch: int, spinning: int, loop: tuple[int, int, float]
+) -> dict[str, float]:
+    """Each small net and ResNet-50 as two live sessions taking turns call by call."""
+    import numpy as np
+    import onnxruntime as ort
+
+    def session(path: Path) -> Any:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", str(spinning))
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    base = session(paths[BASELINE])
+    shape = [batch if not isinstance(d, int) else d for d in base.get_inputs()[0].shape]
+    x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+    out = {}
+    for name, path in paths.items():
+        if name == BASELINE:
+            continue
+        small = session(path)
+        times: dict[str, list[float]] = {name: [], BASELINE: []}
+        for i in range(loop[0] + loop[1]):
+            for label, sess in ((name, small), (BASELINE, base)):
+                tick = time.perf_counter()
+                sess.run(None, {sess.get_inputs()[0].name: x})
+                if i >= loop[0]:
+                    times[label].append(time.perf_counter() - tick)
+        out[name] = statistics.median(times[name]) * 1e3
+        out[f"{BASELINE} beside {name}"] = statistics.median(times[BASELINE]) * 1e3
+    return out
+
+
+def agreement_rows(
+    method: dict[str, Any], plain: dict[str, list[float]], profiled: dict[str, float]
 ) -> list[dict[str, Any]]:
-    """Achieved GMAC/s, speed-up and efficiency vs ResNet-50 per block type (onnxruntime-cpu)."""
+    """Per model: the method's figure against the plain loop's and the profiler's."""
     rows = []
-    print(
-        f"\n{'onnxruntime-cpu: 100M net':26} "
-        + " ".join(f"{'b' + str(b) + ': GMAC/s speed-up effic.':>31}" for b in batches)
-    )
-    for label in blocks:
-        row: dict[str, Any] = {"block": label}
-        for batch in batches:
-            result = measured["onnxruntime-cpu", batch][label]
-            base = measured["onnxruntime-cpu", batch]["resnet50"]
-            row[f"b{batch}"] = {
-                "gmacs_per_s": result.gmacs_per_s,
-                "cv": result.cv,
-                "median_ms": result.median_ms,
-                **ratios(result, base),
+    for name, figure in method["figures"].items():
+        loop = statistics.median(plain[name])
+        rows.append(
+            {
+                "model": name,
+                "method_ms": figure["median_ms"],
+                "method_block_spread": figure["block_spread"],
+                "alone_ms": method["alone"][name]["median_ms"],
+                "plain_loop_ms": loop,
+                "plain_loop_rounds_ms": plain[name],
+                "profiler_ms": profiled[name],
+                "method_over_plain_loop": figure["median_ms"] / loop,
+                "method_over_profiler": figure["median_ms"] / profiled[name],
+                "agree": abs(figure["median_ms"] / loop - 1) <= AGREEMENT
+                and abs(figure["median_ms"] / profiled[name] - 1) <= AGREEMENT,
+                "loaded": figure["loaded"] or method["alone"][name]["loaded"],
+                "load": figure["load"],
+                "settings": figure["settings"],
             }
-        rows.append(row)
-        print(
-            f"{label:26} "
-            + " ".join(
-                f"{row[f'b{b}']['gmacs_per_s']:17.1f} {row[f'b{b}']['speedup']:7.1f}x "
-                f"{row[f'b{b}']['efficiency_ratio']:5.2f}"
-                for b in batches
-            )
         )
     return rows
 
 
-def loop_measurement(spec: ArchSpec, threads: int, runs: int = 5) -> dict[str, Any]:
-    """Wall time of one in-loop measurement (export + warm-up + timing) and its spread."""
-    walls, medians = [], []
-    for _ in range(runs):
-        tick = time.perf_counter()
-        result = measure_latency(
-            spec.build(),
-            spec.input_shape,
-            backend="onnxruntime-cpu",
-            batch=1,
-            threads=threads,
-            **LOOP_TIMING,
+def speedup_rows(
+    method: dict[str, Any], plain: dict[str, list[float]], naive: dict[int, dict[str, float]]
+) -> list[dict[str, Any]]:
+    """ResNet-50 / small net by the method, by fresh-process loops, and by naive turns."""
+    rows = []
+    base_loop = statistics.median(plain[BASELINE])
+    for name, pair in method["pairs"].items():
+        (stats,) = pair["speedups"]
+        rows.append(
+            {
+                "model": name,
+                "method": stats["speedup"],
+                "method_block_speedups": stats["block_speedups"],
+                "method_spread": stats["spread"],
+                "plain_loops": base_loop / statistics.median(plain[name]),
+                "naive_spinning_on": naive[1][f"{BASELINE} beside {name}"] / naive[1][name],
+                "naive_spinning_off": naive[0][f"{BASELINE} beside {name}"] / naive[0][name],
+                "loaded": pair["loaded"],
+            }
         )
-        walls.append(time.perf_counter() - tick)
-        medians.append(result.median_ms)
-    mean = statistics.fmean(medians)
-    summary = {
-        "runs": runs,
-        "timing": LOOP_TIMING,
-        "wall_s": walls,
-        "median_ms": medians,
-        "wall_s_max": max(walls),
-        "median_ms_cv": statistics.stdev(medians) / mean,
-        "median_ms_range_rel": (max(medians) - min(medians)) / mean,
-    }
-    print(
-        f"\nOne in-loop measurement (onnxruntime-cpu, batch 1): wall {min(walls):.2f}-"
-        f"{max(walls):.2f} s; medians {min(medians):.3f}-{max(medians):.3f} ms "
-        f"(CV {summary['median_ms_cv']:.1%} over {runs} runs)"
-    )
-    return summary
+    return rows
 
 
-def write(results: dict[str, Any]) -> None:
-    info = results["machine"]
-    slug = re.sub(r"[^a-z0-9]+", "-", str(info["cpu"]).lower()).strip("-")
-    path = RESULTS / f"latency-{slug}-{info['cores']}c.json"
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    before, after = results["load_avg_before"], results["load_avg_after"]
+def _print_case(rows: list[dict[str, Any]], speedups: list[dict[str, Any]]) -> None:
     print(
-        f"\nLoad average before {before[0]:.2f}, after {after[0]:.2f} on {info['cores']} "
-        f"cores (shared CPU: figures are noisy). {results['seconds']:.0f} s. Wrote {path}"
+        f"{'model':14} {'method':>9} {'spread':>6} {'alone':>9} {'plain loop':>10} "
+        f"{'profiler':>9} {'m/loop':>7} {'m/prof':>7}  verdict"
     )
+    for r in rows:
+        verdict = ("agree" if r["agree"] else "DISAGREE") + (" (busy)" if r["loaded"] else "")
+        print(
+            f"{r['model']:14} {r['method_ms']:9.3f} {r['method_block_spread']:6.0%} "
+            f"{r['alone_ms']:9.3f} {r['plain_loop_ms']:10.3f} {r['profiler_ms']:9.3f} "
+            f"{r['method_over_plain_loop']:7.3f} {r['method_over_profiler']:7.3f}  {verdict}"
+        )
+    header = f"{'method':>8} {'blocks':>13} {'loops':>8} {'naive':>8} {'no-spin':>8}"
+    print(f"\n{'speed-up of':14} {header}")
+    for s in speedups:
+        blocks = s["method_block_speedups"]
+        print(
+            f"{s['model']:14} {s['method']:7.1f}x {min(blocks):6.1f}-{max(blocks):<6.1f}"
+            f"{s['plain_loops']:7.1f}x {s['naive_spinning_on']:7.1f}x "
+            f"{s['naive_spinning_off']:7.1f}x{'  (busy)' if s['loaded'] else ''}"
+        )
 
 
 if __name__ == "__main__":

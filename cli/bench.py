@@ -1,4 +1,8 @@
-"""`gensynth bench`: latency on real backends, side by side with a reference net."""
+"""`gensynth bench`: latency on real backends, side by side with a reference net.
+
+Each model runs in its own session, alone, timed in alternating blocks; every figure carries
+its runtime settings and load, and a figure measured under load is marked.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +30,11 @@ def bench_cmd(
     batch: Annotated[str, typer.Option("--batch", help="Comma-separated batch sizes.")] = "1",
     threads: Annotated[
         str | None,
-        typer.Option("--threads", help=r"CPU threads \[default: all usable cores]."),
+        typer.Option(
+            "--threads",
+            help=r"Comma-separated CPU thread counts, each timed, e.g. 1,2 \[default: all "
+            "usable cores].",
+        ),
     ] = None,
     baseline: Annotated[
         str | None,
@@ -37,18 +45,21 @@ def bench_cmd(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Median and p90 latency, throughput and compute efficiency per backend and batch size.
+    """Median and p90 latency, throughput and compute efficiency per backend, threads, batch.
 
-    Example: gensynth bench runs/best --batch 1,64 --baseline resnet50
+    Each model is timed alone in its own session, in alternating blocks with the baseline;
+    the median is the median of the block medians, "spread" how far the blocks disagree.
+
+    Example: gensynth bench runs/best --batch 1,64 --threads 1,2 --baseline resnet50
     """
     from rich.markup import escape
 
     from gensynth.backends._bench import baseline_model, load_bench_model, run_bench
-    from gensynth.constraints.quantities import parse_int_list, parse_positive_int
+    from gensynth.constraints.quantities import parse_int_list
 
     names = _backend_names(backends)
     batches = parse_int_list(batch, what="--batch")
-    n_threads = None if threads is None else parse_positive_int(threads, what="--threads")
+    n_threads = None if threads is None else parse_int_list(threads, what="--threads")
     timing = _timing(repeats)
     models = [load_bench_model(target)]
     if baseline is not None:
@@ -96,12 +107,12 @@ def _run_with_progress(
     models: list[Any],
     names: list[str],
     batches: list[int],
-    threads: int | None,
+    threads: list[int] | None,
     timing: dict[str, Any],
 ) -> BenchReport:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    total = len(names) * len(batches)
+    total = len(names) * len(batches) * len(threads or [None])
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("Preparing", total=total)
@@ -122,12 +133,11 @@ def _print_table(report: BenchReport) -> None:
 
     from gensynth.provenance import machine
 
-    ratios = {(c.backend, c.batch): c for c in report.comparisons}
-    threads = "/".join(map(str, sorted({row.result.threads for row in report.rows})))
+    ratios = {(c.backend, c.threads, c.batch): c for c in report.comparisons}
     single = len(report.models) == 1
     what = f"{report.models[0].label}: latency" if single else "Latency"
     table = Table(
-        title=f"{what} on {machine()['cpu']}, {threads} thread(s); ms per batch",
+        title=f"{what} on {machine()['cpu']}; ms per batch, median of block medians",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -135,8 +145,10 @@ def _print_table(report: BenchReport) -> None:
     )
     headers = (
         ([] if single else ["model"])
-        + ["backend", "batch", "median", "p90", "ms/img", "img/s", "CV", "MACs", "GMAC/s"]
-        + (["speed-up", "effic."] if ratios else [])
+        + ["backend", "thr", "batch", "median", "p90", "spread", "ms/img", "img/s", "MACs"]
+        + ["GMAC/s"]
+        + (["speed-up", "blocks", "effic."] if ratios else [])
+        + ["load"]
     )
     for header in headers:
         table.add_column(
@@ -147,32 +159,79 @@ def _print_table(report: BenchReport) -> None:
     # Never truncate figures: a narrow terminal wraps the lines instead.
     natural = Measurement.get(out, out.options.update_width(10_000), table).maximum
     Console(width=max(out.width, natural), soft_wrap=True).print(table)
-    if any(row.result.cv > 0.2 for row in report.rows):
-        err.print("[yellow]Note:[/yellow] CV above 0.2: the CPU was busy; medians are noisy.")
+    _print_notes(report)
+
+
+def _print_notes(report: BenchReport) -> None:
+    """The runtime settings of each backend, and why figures marked busy were under load."""
+    from rich.markup import escape
+
+    seen: dict[str, str] = {}
+    for row in report.rows:
+        if row.result.settings is not None:
+            # The thread count has its own column; the rest is the same for every row.
+            rest = row.result.settings.describe().split(", ")[1:]
+            if rest:
+                seen.setdefault(row.result.backend, ", ".join(rest))
+    for backend, text in seen.items():
+        err.print(f"Settings {backend}: {escape(text)}", highlight=False)
+    busy = [row.result for row in report.rows if row.result.loaded]
+    if busy:
+        err.print(
+            f"[yellow]Note:[/yellow] {len(busy)} of {len(report.rows)} figures (load 'busy') "
+            f"were measured under load: {escape(_load_summary(busy))}. Rerun on a quiet "
+            "machine before quoting them.",
+            highlight=False,
+        )
+
+
+def _load_summary(results: list[Any]) -> str:
+    """The worst of each load signal over ``results``, in a few words."""
+    from gensynth.backends import SPREAD_LIMIT
+
+    parts = []
+    others = [r.load.others_cpu for r in results if r.load and r.load.others_cpu is not None]
+    if others:
+        parts.append(f"other processes used up to {max(others):.0%} of the CPU")
+    spread = max(r.block_spread for r in results)
+    if spread > SPREAD_LIMIT:
+        parts.append(f"blocks spread up to {spread:.0%} (quiet: <= {SPREAD_LIMIT:.0%})")
+    before = max(r.load.load_avg_before[0] for r in results if r.load)
+    parts.append(f"load average up to {before:.2f} before timing")
+    return "; ".join(parts)
 
 
 def _cells(row: Any, report: BenchReport, ratios: dict[Any, Any], single: bool) -> list[str]:
-    """One table row: the figures of one model on one backend and batch."""
+    """One table row: the figures of one model on one backend, thread count and batch."""
     from gensynth.constraints.quantities import format_count
 
     r = row.result
     cells = ([] if single else [row.label]) + [
         r.backend,
+        str(r.threads),
         str(r.batch),
         f"{r.median_ms:.3f}",
         f"{r.p90_ms:.3f}",
+        f"{r.block_spread:.0%}",
         f"{r.per_image_ms:.3f}",
         f"{r.images_per_s:,.0f}",
-        f"{r.cv:.2f}",
         format_count(r.macs or 0),
         _num(r.gmacs_per_s, ".1f"),
     ]
+    load = "busy" if r.loaded else "quiet"
     if not ratios:
-        return cells
-    ratio = ratios.get((r.backend, r.batch))
+        return [*cells, load]
+    ratio = ratios.get((r.backend, r.threads, r.batch))
     if ratio is None or row.label != report.models[0].label:
-        return [*cells, "", ""]
-    return [*cells, f"{ratio.speedup:.1f}x", _num(ratio.efficiency_ratio, ".2f")]
+        return [*cells, "", "", "", load]
+    low, high = min(ratio.block_speedups), max(ratio.block_speedups)
+    return [
+        *cells,
+        f"{ratio.speedup:.1f}x",
+        f"{low:.1f}-{high:.1f}",
+        _num(ratio.efficiency_ratio, ".2f"),
+        load,
+    ]
 
 
 def _num(value: float | None, spec: str) -> str:

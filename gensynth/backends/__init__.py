@@ -1,5 +1,9 @@
 """Latency backends: a registry of runtimes, export, parity, and timed measurement.
 
+Every figure comes from one method (:func:`measure_latency`, :func:`compare_latency`): each
+model in its own session, timed alone in alternating blocks, with its runtime settings and
+the machine's load recorded. :func:`predict_latency_ms` is a fitted cost model for pruning.
+
 Importing this package imports neither torch nor onnxruntime; they load when used.
 """
 
@@ -11,6 +15,8 @@ from gensynth.backends._base import (
     BACKENDS,
     Backend,
     Runner,
+    RuntimeOptions,
+    RuntimeSettings,
     available_backends,
     default_threads,
     get_backend,
@@ -25,33 +31,63 @@ from gensynth.backends._export import (
     export_onnx,
     onnx_bytes,
 )
+from gensynth.backends._latency_model import (
+    BlockRate,
+    LatencyModel,
+    fit_latency_model,
+    latency_model_path,
+    load_latency_model,
+    predict_latency_ms,
+    width_alignment,
+)
+from gensynth.backends._load import OTHERS_CPU_LIMIT, SPREAD_LIMIT, LoadReport
 from gensynth.backends._measure import (
-    LatencyResult,
+    FULL_TIMING,
     TimedModel,
+    Timing,
+    compare_latency,
     measure_interleaved,
     measure_latency,
 )
+from gensynth.backends._result import LatencyComparison, LatencyResult, SpeedupStats
 
 __all__ = [
     "BACKENDS",
+    "FULL_TIMING",
+    "OTHERS_CPU_LIMIT",
+    "SPREAD_LIMIT",
     "Backend",
+    "BlockRate",
     "ExportError",
     "ExportReport",
     "LatencyCache",
+    "LatencyComparison",
+    "LatencyModel",
     "LatencyResult",
+    "LoadReport",
     "ParityError",
     "Runner",
+    "RuntimeOptions",
+    "RuntimeSettings",
+    "SpeedupStats",
     "TimedModel",
+    "Timing",
     "available_backends",
     "cache_dir",
+    "compare_latency",
     "default_threads",
     "efficiency_ratio",
     "export_onnx",
+    "fit_latency_model",
     "get_backend",
+    "latency_model_path",
     "list_backends",
+    "load_latency_model",
     "measure_interleaved",
     "measure_latency",
     "onnx_bytes",
+    "predict_latency_ms",
     "spec_macs",
     "speedup",
+    "width_alignment",
 ]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import dataclasses
 import importlib.util
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 from gensynth.errors import BackendUnavailable, ConfigError
 from gensynth.registry import Registry
@@ -18,8 +19,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BACKENDS",
+    "GRAPH_OPTIMIZATIONS",
     "Backend",
+    "GraphOptimization",
     "Runner",
+    "RuntimeOptions",
+    "RuntimeSettings",
     "available_backends",
     "default_threads",
     "eval_mode",
@@ -28,6 +33,73 @@ __all__ = [
     "list_backends",
     "torch_threads",
 ]
+
+
+GraphOptimization = Literal["disabled", "basic", "extended", "all"]
+GRAPH_OPTIMIZATIONS: tuple[str, ...] = get_args(GraphOptimization)
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeOptions:
+    """Runtime settings asked for beyond the thread count; ``None`` keeps the runtime default.
+
+    ``spinning`` is ONNX Runtime's ``session.intra_op.allow_spinning`` (on by default: that is
+    how a deployed session runs); ``graph_optimization`` its graph optimisation level. A
+    runtime without a setting ignores it, and records ``None`` for it.
+    """
+
+    spinning: bool | None = None
+    graph_optimization: GraphOptimization = "all"
+
+    def __post_init__(self) -> None:
+        if self.spinning is not None and not isinstance(self.spinning, bool):
+            raise ConfigError(f"spinning: expected true, false or None, got {self.spinning!r}")
+        if self.graph_optimization not in GRAPH_OPTIMIZATIONS:
+            raise ConfigError(
+                f"graph optimisation: expected one of {', '.join(GRAPH_OPTIMIZATIONS)}, "
+                f"got {self.graph_optimization!r}"
+            )
+
+    def key(self) -> str:
+        """A short, stable text of these options, part of the latency cache key."""
+        spin = "default" if self.spinning is None else ("on" if self.spinning else "off")
+        return f"spin={spin},graph={self.graph_optimization}"
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeSettings:
+    """The settings a runner actually ran with, read back from the runtime where it can.
+
+    Recorded beside every figure: a latency means nothing without its thread count,
+    spinning, graph optimisation level and execution provider. ``None``: not a setting of
+    this runtime.
+    """
+
+    threads: int
+    spinning: bool | None = None
+    graph_optimization: str | None = None
+    provider: str | None = None
+    inter_op_threads: int | None = None
+    execution_mode: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RuntimeSettings:
+        names = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in names})
+
+    def describe(self) -> str:
+        """One line: ``2 threads, spinning on, graph all, CPUExecutionProvider``."""
+        parts = [f"{self.threads} thread{'s' if self.threads != 1 else ''}"]
+        if self.spinning is not None:
+            parts.append(f"spinning {'on' if self.spinning else 'off'}")
+        if self.graph_optimization is not None:
+            parts.append(f"graph {self.graph_optimization}")
+        if self.provider is not None:
+            parts.append(self.provider)
+        return ", ".join(parts)
 
 
 class Runner(abc.ABC):
@@ -45,6 +117,10 @@ class Runner(abc.ABC):
     @abc.abstractmethod
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Outputs for ``x``, as a NumPy array on the host."""
+
+    def settings(self) -> RuntimeSettings:
+        """What this runner runs with; the default knows only the thread count."""
+        return RuntimeSettings(threads=self.threads)
 
     def close(self) -> None:  # noqa: B027 - a hook that does nothing by default
         """Release sessions and restore any global state; the default does nothing."""
@@ -75,8 +151,12 @@ class Backend(abc.ABC):
         *,
         batch: int,
         threads: int | None,
+        options: RuntimeOptions | None = None,
     ) -> Runner:
-        """A runner for ``model`` at ``batch`` x ``input_shape`` using ``threads`` CPU threads."""
+        """A runner for ``model`` at ``batch`` x ``input_shape`` using ``threads`` CPU threads.
+
+        ``options`` (spinning, graph optimisation) apply where the runtime has them.
+        """
 
     def device_name(self) -> str:
         """The device the timings are taken on, as recorded beside them."""

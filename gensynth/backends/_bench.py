@@ -1,16 +1,23 @@
-"""Side-by-side benchmarks: models x backends x batch sizes, with a baseline in the same run."""
+"""Side-by-side benchmarks: models x backends x thread counts x batch sizes, with a baseline.
+
+For each backend, thread count and batch, the models are timed with
+:func:`~gensynth.backends.compare_latency`: each in its own session, alone, in alternating
+blocks, so the speed-up over the baseline is the ratio of two deployed-like figures.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gensynth.backends._base import BACKENDS
-from gensynth.backends._efficiency import efficiency_ratio, spec_macs, speedup
-from gensynth.backends._measure import LatencyResult, TimedModel, measure_interleaved
+from gensynth.backends._base import BACKENDS, RuntimeOptions, resolve_threads
+from gensynth.backends._efficiency import efficiency_ratio, spec_macs
+from gensynth.backends._measure import TimedModel, compare_latency
+from gensynth.backends._result import METHOD, LatencyComparison, LatencyResult
 from gensynth.errors import BackendUnavailable, ConfigError
 
 if TYPE_CHECKING:
@@ -49,13 +56,25 @@ class BenchRow:
 
 @dataclasses.dataclass(frozen=True)
 class Comparison:
-    """The model against the baseline on one backend and batch."""
+    """The model against the baseline on one backend, thread count and batch.
+
+    ``speedup`` is the ratio of the two medians of block medians; ``block_speedups`` the
+    ratio in each round of alternating blocks, and ``spread`` their (max - min) / median.
+    ``loaded`` is True when either figure was measured under load.
+    """
 
     backend: str
     batch: int
     baseline: str
     speedup: float
     efficiency_ratio: float | None
+    threads: int = 0
+    block_speedups: tuple[float, ...] = ()
+    spread: float = 0.0
+    loaded: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "block_speedups": list(self.block_speedups)}
 
 
 @dataclasses.dataclass
@@ -65,11 +84,17 @@ class BenchReport:
     comparisons: list[Comparison]
     skipped: dict[str, str]
 
+    @property
+    def loaded(self) -> bool:
+        """True when any figure of the report was measured under load."""
+        return any(row.result.loaded for row in self.rows)
+
     def to_dict(self) -> dict[str, Any]:
         """Everything, machine-readable, with the machine, versions and load average."""
         from gensynth.provenance import git_sha, machine, versions
 
         return {
+            "method": METHOD,
             "models": [
                 {
                     "label": m.label,
@@ -82,8 +107,9 @@ class BenchReport:
                 for m in self.models
             ],
             "results": [{"model": row.label, **row.result.to_dict()} for row in self.rows],
-            "comparisons": [dataclasses.asdict(c) for c in self.comparisons],
+            "comparisons": [c.to_dict() for c in self.comparisons],
             "skipped": self.skipped,
+            "loaded": self.loaded,
             "machine": machine(),
             "versions": versions(),
             "git_sha": git_sha(),
@@ -149,44 +175,58 @@ def run_bench(
     backends: list[str],
     batches: list[int],
     *,
-    threads: int | None = None,
+    threads: int | Sequence[int] | None = None,
+    options: RuntimeOptions | None = None,
     timing: dict[str, Any] | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> BenchReport:
-    """Time every model on every available backend and batch; the first model is compared
-    with the others (baselines), which are timed in alternating rounds with it."""
+    """Time every model on every available backend, thread count and batch.
+
+    The first model is compared with the others (baselines): per backend, thread count and
+    batch they are timed together with :func:`compare_latency`, in alternating blocks.
+    """
     available, skipped = split_backends(backends)
     rows: list[BenchRow] = []
-    items = [TimedModel(m.module, m.spec.input_shape, m.macs) for m in models]
-    for backend in available:
-        for batch in batches:
-            if on_step is not None:
-                on_step(f"{backend}, batch {batch}")
-            results = measure_interleaved(
-                items, backend=backend, batch=batch, threads=threads, **(timing or {})
-            )
-            rows += [BenchRow(m.label, r) for m, r in zip(models, results, strict=True)]
-    return BenchReport(models, rows, _compare(models, rows), skipped)
+    comparisons: list[Comparison] = []
+    items = [TimedModel(m.module, m.spec.input_shape, m.macs, m.label) for m in models]
+    for backend, count, batch in itertools.product(available, _thread_counts(threads), batches):
+        if on_step is not None:
+            on_step(f"{backend}, {count} thread(s), batch {batch}")
+        measured = compare_latency(
+            items, backend=backend, batch=batch, threads=count, options=options, **(timing or {})
+        )
+        rows += [BenchRow(m.label, r) for m, r in zip(models, measured.results, strict=True)]
+        comparisons += _compare(models, measured)
+    return BenchReport(models, rows, comparisons, skipped)
 
 
-def _compare(models: list[BenchModel], rows: list[BenchRow]) -> list[Comparison]:
-    if len(models) < 2:
-        return []
-    found = {(row.label, row.result.backend, row.result.batch): row.result for row in rows}
+def _thread_counts(threads: int | Sequence[int] | None) -> list[int]:
+    """The thread counts to time, each checked; the default is all usable cores."""
+    if threads is None or isinstance(threads, int):
+        return [resolve_threads(threads)]
+    counts = [resolve_threads(count) for count in threads]
+    if not counts:
+        raise ConfigError("threads: expected at least one thread count, got none")
+    return list(dict.fromkeys(counts))
+
+
+def _compare(models: list[BenchModel], measured: LatencyComparison) -> list[Comparison]:
+    """The first model against each baseline, from one alternating-block comparison."""
+    first = measured.results[0]
     comparisons = []
-    for (label, backend, batch), result in found.items():
-        if label != models[0].label:
-            continue
-        for baseline in models[1:]:
-            other = found.get((baseline.label, backend, batch))
-            if other is not None:
-                comparisons.append(
-                    Comparison(
-                        backend,
-                        batch,
-                        baseline.label,
-                        speedup(result, other),
-                        efficiency_ratio(result, other),
-                    )
-                )
+    for stats in measured.speedups:
+        other = measured.results[stats.baseline]
+        comparisons.append(
+            Comparison(
+                backend=first.backend,
+                batch=first.batch,
+                baseline=models[stats.baseline].label,
+                speedup=stats.speedup,
+                efficiency_ratio=efficiency_ratio(first, other),
+                threads=first.threads,
+                block_speedups=stats.block_speedups,
+                spread=stats.spread,
+                loaded=first.loaded or other.loaded,
+            )
+        )
     return comparisons

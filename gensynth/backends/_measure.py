@@ -1,14 +1,22 @@
-"""Timed measurement on a backend: warm-up, repeated runs, median, p90 and a noise figure.
+"""Timed measurement: each model in its own session, timed alone, in alternating blocks.
 
-The method: prepare the backend (export included), run ``warmup`` untimed calls, the first of
-which is checked against torch, then time calls with ``time.perf_counter`` in rounds. Each
-round gives every model one untimed call (to re-warm the caches the others evicted; skipped
-for calls longer than the burst) and then a burst of timed calls lasting about ``burst_s``.
-A model is done once it has ``repeats`` timed calls and ``min_time_s`` of timed calls (fast
-nets get many runs, so their median is stable), or ``max_time_s`` and at least
-``MIN_REPEATS`` calls (slow nets at large batches). Several models measured together
-alternate round by round, so a baseline and a candidate see the same load on a shared CPU.
-Thread counts are set explicitly and recorded.
+The method, the same for one model, a side-by-side comparison and the search's indicator:
+
+1. Each model gets its own runner (on ONNX Runtime its own ``InferenceSession`` and intra-op
+   pool, spinning as configured: on by default, as deployed). ``warmup`` untimed calls
+   follow; the first output is checked against torch.
+2. Blocks are sized from the fastest warm-up call: each model gets at least ``repeats``
+   timed calls and ``min_time_s`` of timed calls, capped at ``max_time_s`` (but never fewer
+   than ``MIN_REPEATS`` calls, nor one call per block), split evenly over ``blocks`` blocks.
+3. Rounds: A, B, A, B, ... Before each block of several models, the process waits until its
+   own runtime threads have stopped spinning (the previous model's pool goes to sleep), then
+   makes one untimed call (waking the pool and refilling the caches the other model evicted;
+   skipped for calls over ``REWARM_MAX_S``), then times the block's calls back to back. So
+   each model is timed alone, its pool spinning between its own calls as in deployment, and
+   no other session is busy meanwhile. One model's blocks simply follow each other.
+4. Per model: the median of the block medians, the p90 over all calls, and the spread between
+   blocks; per pair of models, the ratio of medians and the round-by-round ratios.
+5. Load is recorded with every figure and flags it (see :mod:`gensynth.backends._load`).
 """
 
 from __future__ import annotations
@@ -16,12 +24,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import statistics
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gensynth.backends._base import (
+    RuntimeOptions,
     check_batch,
     eval_mode,
     get_backend,
@@ -29,7 +38,15 @@ from gensynth.backends._base import (
     torch_threads,
 )
 from gensynth.backends._export import ParityError, check_parity
+from gensynth.backends._load import CpuProbe, LoadReport, load_avg, load_reasons, wait_until_idle
+from gensynth.backends._result import (
+    LatencyComparison,
+    LatencyResult,
+    speedup_stats,
+    summarise,
+)
 from gensynth.errors import ConfigError
+from gensynth.vocabulary import DEFAULT_BACKEND
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,173 +54,188 @@ if TYPE_CHECKING:
 
     from gensynth.backends._base import Backend, Runner
 
-__all__ = ["MIN_REPEATS", "LatencyResult", "TimedModel", "measure_interleaved", "measure_latency"]
+__all__ = [
+    "FULL_TIMING",
+    "MIN_BLOCKS",
+    "MIN_REPEATS",
+    "REWARM_MAX_S",
+    "TimedModel",
+    "Timing",
+    "compare_latency",
+    "measure_interleaved",
+    "measure_latency",
+]
 
 #: Fewest timed runs a result may rest on, however slow the model.
 MIN_REPEATS = 5
+#: Fewest blocks per model: a spread needs at least three.
+MIN_BLOCKS = 3
+#: Above this per call, the untimed re-warm before a block is skipped (it would cost more
+#: than the wake-up and cache refill it absorbs could distort).
+REWARM_MAX_S = 0.25
 
 
 @dataclasses.dataclass(frozen=True)
-class LatencyResult:
-    """One measurement: per-batch latency statistics and how they were taken.
+class Timing:
+    """How long to time each model: warm-up, blocks, and the per-model call/time targets."""
 
-    ``cv`` is the coefficient of variation (standard deviation / mean) of the timed runs: a
-    few percent is a quiet machine; above ~0.2 the figures are noisy (shared CPU) and the
-    median should be read with care. ``macs`` (per image) enables the efficiency figures.
-    """
+    warmup: int = 3
+    blocks: int = 5
+    repeats: int = 20
+    min_time_s: float = 1.0
+    max_time_s: float = 20.0
 
-    backend: str
-    batch: int
-    threads: int
-    median_ms: float
-    p90_ms: float
-    mean_ms: float
-    min_ms: float
-    cv: float
-    repeats: int
-    warmup: int
-    parity_max_abs_diff: float | None
-    seconds_total: float
-    device: str = "cpu"
-    macs: int | None = None
+    def __post_init__(self) -> None:
+        def whole(value: Any) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool)
 
-    @property
-    def per_image_ms(self) -> float:
-        return self.median_ms / self.batch
+        if not whole(self.warmup) or self.warmup < 1:
+            raise ConfigError(f"warmup: expected an integer >= 1, got {self.warmup!r}")
+        if not whole(self.blocks) or self.blocks < MIN_BLOCKS:
+            raise ConfigError(f"blocks: expected an integer >= {MIN_BLOCKS}, got {self.blocks!r}")
+        if not whole(self.repeats) or self.repeats < MIN_REPEATS:
+            raise ConfigError(
+                f"repeats: expected an integer >= {MIN_REPEATS}, got {self.repeats!r}"
+            )
+        if not 0 <= self.min_time_s <= self.max_time_s:
+            raise ConfigError(
+                f"timing window: expected 0 <= min_time_s <= max_time_s, "
+                f"got {self.min_time_s!r} and {self.max_time_s!r}"
+            )
 
-    @property
-    def images_per_s(self) -> float:
-        return 1e3 * self.batch / self.median_ms
+    def calls_per_block(self, per_call_s: float) -> int:
+        """Timed calls in each block for a model whose calls take ``per_call_s``."""
+        per_call_s = max(per_call_s, 1e-7)
+        wanted = max(self.repeats, math.ceil(self.min_time_s / per_call_s))
+        cap = max(MIN_REPEATS, math.floor(self.max_time_s / per_call_s))
+        return max(1, math.ceil(min(wanted, cap) / self.blocks))
 
-    @property
-    def macs_per_s(self) -> float | None:
-        """Achieved compute throughput (MACs per second at the median), if MACs are known."""
-        return None if self.macs is None else self.macs * self.images_per_s
 
-    @property
-    def gmacs_per_s(self) -> float | None:
-        rate = self.macs_per_s
-        return None if rate is None else rate / 1e9
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        for name in ("per_image_ms", "images_per_s", "gmacs_per_s"):
-            data[name] = getattr(self, name)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LatencyResult:
-        names = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in names})
+#: The full method's budget: ``gensynth bench``, finalize and the benchmarks.
+FULL_TIMING = Timing()
 
 
 @dataclasses.dataclass(frozen=True)
 class TimedModel:
-    """A model to time in :func:`measure_interleaved`, with its MACs per image if known."""
+    """A model to time in :func:`compare_latency`, with its MACs per image if known."""
 
     model: nn.Module
     input_shape: tuple[int, int, int]
     macs: int | None = None
+    label: str = ""
 
 
 @dataclasses.dataclass
 class _Slot:
+    """One model's runner, input, parity, block size, and the times of its blocks."""
+
     runner: Runner
     x: np.ndarray
     parity: float | None
-    burst: int
+    calls_per_block: int
     rewarm: bool
-    times: list[float] = dataclasses.field(default_factory=list)
-
-    @property
-    def spent(self) -> float:
-        return sum(self.times)
+    blocks: list[list[float]] = dataclasses.field(default_factory=list)
 
 
 def measure_latency(
     model: nn.Module,
     input_shape: tuple[int, int, int],
     *,
-    backend: str = "onnxruntime-cpu",
+    backend: str = DEFAULT_BACKEND,
     batch: int = 1,
     threads: int | None = None,
-    warmup: int = 3,
-    repeats: int = 20,
-    min_time_s: float = 0.5,
-    max_time_s: float = 20.0,
+    options: RuntimeOptions | None = None,
     macs: int | None = None,
     parity_tolerance: float | None = 1e-3,
     seed: int = 0,
+    **timing: Any,
 ) -> LatencyResult:
-    """Median and p90 latency of ``model`` on ``backend`` at ``batch`` x ``input_shape``.
+    """Latency of ``model`` alone on ``backend`` at ``batch`` x ``input_shape``.
 
-    ``threads`` defaults to the cores this process may use. The first warm-up output is
-    compared with torch's; above ``parity_tolerance`` a ParityError is raised (``None`` skips
-    the check). ``macs`` per image, when given, adds the achieved MACs per second.
-    ``seconds_total`` is the wall time of the whole call, export included.
+    ``threads`` defaults to the cores this process may use; ``options`` (spinning, graph
+    optimisation) to the runtime's deployed defaults. Timing keywords are those of
+    :class:`Timing` (``warmup``, ``blocks``, ``repeats``, ``min_time_s``, ``max_time_s``).
+    The first warm-up output is compared with torch's; above ``parity_tolerance`` a
+    ParityError is raised (``None`` skips the check). ``macs`` per image adds the achieved
+    MACs per second. ``seconds_total`` is the wall time of the whole call, export included.
     """
-    (result,) = measure_interleaved(
+    comparison = compare_latency(
         [TimedModel(model, input_shape, macs)],
         backend=backend,
         batch=batch,
         threads=threads,
-        warmup=warmup,
-        repeats=repeats,
-        min_time_s=min_time_s,
-        max_time_s=max_time_s,
+        options=options,
         parity_tolerance=parity_tolerance,
         seed=seed,
+        **timing,
     )
-    return result
+    return comparison.results[0]
 
 
-def measure_interleaved(
+def compare_latency(
     models: Sequence[TimedModel],
     *,
-    backend: str = "onnxruntime-cpu",
+    backend: str = DEFAULT_BACKEND,
     batch: int = 1,
     threads: int | None = None,
-    warmup: int = 3,
-    repeats: int = 20,
-    min_time_s: float = 0.5,
-    max_time_s: float = 20.0,
+    options: RuntimeOptions | None = None,
     parity_tolerance: float | None = 1e-3,
     seed: int = 0,
-    burst_s: float = 0.05,
-) -> list[LatencyResult]:
-    """Latency of several models timed in alternating rounds, one result per model, in order.
+    **timing: Any,
+) -> LatencyComparison:
+    """A fair side-by-side: every model in its own session, timed in alternating blocks.
 
-    Use it to compare models (a candidate and its baseline): on a shared machine the load
-    drifts over minutes, and timing them one after the other would compare different loads.
-    Arguments are as for :func:`measure_latency` and apply to each model; ``seconds_total``
-    of every result is the wall time of the whole call.
+    Returns one result per model, in order, and the first model's speed-up over each other
+    one with its round-by-round spread. Arguments are as for :func:`measure_latency`.
     """
-    _check_counts(warmup, repeats, min_time_s, max_time_s)
-    start = time.perf_counter()
+    plan = _timing(timing)
+    if not models:
+        raise ConfigError("compare_latency: expected at least one model, got none")
+    start, before = time.perf_counter(), load_avg()
     engine = get_backend(backend)
     batch, threads = check_batch(batch), resolve_threads(threads)
+    options = options or RuntimeOptions()
     with contextlib.ExitStack() as stack:
         slots = [
-            _prepare(stack, engine, item, batch, threads, warmup, parity_tolerance, seed, burst_s)
+            _prepare(stack, engine, item, batch, threads, options, plan, parity_tolerance, seed)
             for item in models
         ]
-        _rounds(slots, repeats=repeats, min_time_s=min_time_s, max_time_s=max_time_s)
+        probe = CpuProbe().start()
+        waits = run_blocks(slots, plan.blocks)
+        others = probe.stop()
+        settings = [slot.runner.settings() for slot in slots]
         device = engine.device_name()
-    seconds = time.perf_counter() - start
-    return [
-        _summarise(
-            slot.times,
-            backend=backend,
-            batch=batch,
-            threads=threads,
-            warmup=warmup,
-            parity=slot.parity,
-            seconds=seconds,
-            device=device,
-            macs=item.macs,
+    common = {
+        "backend": backend,
+        "batch": batch,
+        "threads": threads,
+        "warmup": plan.warmup,
+        "seconds_total": time.perf_counter() - start,
+        "device": device,
+    }
+    results = tuple(
+        _result(slot, item, setting, before, others, common)
+        for slot, item, setting in zip(slots, models, settings, strict=True)
+    )
+    speedups = tuple(speedup_stats(results[0], r, i) for i, r in enumerate(results) if i)
+    return LatencyComparison(
+        results, speedups, 1e3 * max(waits, default=0.0), tuple(m.label for m in models)
+    )
+
+
+def measure_interleaved(models: Sequence[TimedModel], **kwargs: Any) -> list[LatencyResult]:
+    """The results of :func:`compare_latency` alone, as a list (kept for older callers)."""
+    return list(compare_latency(models, **kwargs).results)
+
+
+def _timing(timing: dict[str, Any]) -> Timing:
+    names = {field.name for field in dataclasses.fields(Timing)}
+    unknown = sorted(set(timing) - names)
+    if unknown:
+        raise ConfigError(
+            f"timing: expected keywords among {', '.join(sorted(names))}, got {unknown[0]!r}"
         )
-        for slot, item in zip(slots, models, strict=True)
-    ]
+    return dataclasses.replace(FULL_TIMING, **timing)
 
 
 def _prepare(
@@ -212,29 +244,28 @@ def _prepare(
     item: TimedModel,
     batch: int,
     threads: int,
-    warmup: int,
+    options: RuntimeOptions,
+    plan: Timing,
     tolerance: float | None,
     seed: int,
-    burst_s: float,
 ) -> _Slot:
-    """A warmed-up runner with its input, parity, and burst length from the warm-up times."""
+    """A warmed-up runner with its input, parity, and block size from the warm-up times."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, *item.input_shape), dtype=np.float32)
     runner = stack.enter_context(
-        engine.prepare(item.model, item.input_shape, batch=batch, threads=threads)
+        engine.prepare(item.model, item.input_shape, batch=batch, threads=threads, options=options)
     )
     tick = time.perf_counter()
     first = runner(x)
     per_call = time.perf_counter() - tick
     parity = _parity(item.model, x, first, tolerance, engine.name) if engine.uses_onnx else None
-    for _ in range(warmup - 1):
+    for _ in range(plan.warmup - 1):
         tick = time.perf_counter()
         runner(x)
         per_call = min(per_call, time.perf_counter() - tick)
-    burst = max(1, math.ceil(burst_s / max(per_call, 1e-7)))
-    return _Slot(runner, x, parity, burst=burst, rewarm=burst > 1)
+    return _Slot(runner, x, parity, plan.calls_per_block(per_call), per_call <= REWARM_MAX_S)
 
 
 def _parity(
@@ -250,63 +281,50 @@ def _parity(
     return parity
 
 
-def _rounds(slots: list[_Slot], *, repeats: int, min_time_s: float, max_time_s: float) -> None:
-    """Time every slot round by round until each is done (see the module docstring)."""
+def run_blocks(
+    slots: list[_Slot],
+    blocks: int,
+    *,
+    clock: Callable[[], float] | None = None,
+    idle: Callable[[], float] | None = None,
+) -> list[float]:
+    """Time ``blocks`` rounds of one block per slot (see the module docstring, step 3).
 
-    def done(slot: _Slot) -> bool:
-        count, spent = len(slot.times), slot.spent
-        return (count >= repeats and spent >= min_time_s) or (
-            spent >= max_time_s and count >= MIN_REPEATS
-        )
-
-    clock = time.perf_counter
-    while not all(done(slot) for slot in slots):
+    Returns the seconds spent waiting for idle runtime threads before each block.
+    """
+    clock = clock or time.perf_counter
+    idle = idle or wait_until_idle
+    waits = []
+    alone = len(slots) == 1
+    for _ in range(blocks):
         for slot in slots:
-            if slot.rewarm:
-                slot.runner(slot.x)
-            for _ in range(slot.burst):
+            if not alone:
+                waits.append(idle())
+                if slot.rewarm:
+                    slot.runner(slot.x)
+            times = []
+            for _ in range(slot.calls_per_block):
                 tick = clock()
                 slot.runner(slot.x)
-                slot.times.append(clock() - tick)
+                times.append(clock() - tick)
+            slot.blocks.append(times)
+    return waits
 
 
-def _summarise(times: list[float], **fields: Any) -> LatencyResult:
-    ms = sorted(t * 1e3 for t in times)
-    mean = statistics.fmean(ms)
-    stdev = statistics.stdev(ms) if len(ms) > 1 else 0.0
-    return LatencyResult(
-        backend=fields["backend"],
-        batch=fields["batch"],
-        threads=fields["threads"],
-        median_ms=statistics.median(ms),
-        p90_ms=_percentile(ms, 0.9),
-        mean_ms=mean,
-        min_ms=ms[0],
-        cv=stdev / mean if mean > 0 else 0.0,
-        repeats=len(ms),
-        warmup=fields["warmup"],
-        parity_max_abs_diff=fields["parity"],
-        seconds_total=fields["seconds"],
-        device=fields["device"],
-        macs=fields["macs"],
+def _result(
+    slot: _Slot,
+    item: TimedModel,
+    settings: Any,
+    before: tuple[float, float, float],
+    others: float | None,
+    common: dict[str, Any],
+) -> LatencyResult:
+    result = summarise(
+        slot.blocks, parity_max_abs_diff=slot.parity, macs=item.macs, settings=settings, **common
     )
-
-
-def _percentile(sorted_values: list[float], q: float) -> float:
-    """Linear-interpolated percentile of already sorted values (NumPy's default method)."""
-    position = q * (len(sorted_values) - 1)
-    low = int(position)
-    high = min(low + 1, len(sorted_values) - 1)
-    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
-
-
-def _check_counts(warmup: int, repeats: int, min_time_s: float, max_time_s: float) -> None:
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 1:
-        raise ConfigError(f"warmup: expected an integer >= 1, got {warmup!r}")
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < MIN_REPEATS:
-        raise ConfigError(f"repeats: expected an integer >= {MIN_REPEATS}, got {repeats!r}")
-    if not 0 <= min_time_s <= max_time_s:
-        raise ConfigError(
-            f"timing window: expected 0 <= min_time_s <= max_time_s, "
-            f"got {min_time_s!r} and {max_time_s!r}"
-        )
+    cores = os.cpu_count() or 1  # load average and /proc/stat count the whole machine
+    reasons = load_reasons(
+        before=before, others_cpu=others, spread=result.block_spread, cores=cores
+    )
+    load = LoadReport(before, load_avg(), others, cores, reasons)
+    return dataclasses.replace(result, load=load)

@@ -2,13 +2,25 @@
 
 Runners take and return host NumPy arrays, so GPU timings include the copies to and from the
 device: the latency an application calling the model from Python sees.
+
+Sessions run as deployed: one intra-op pool of ``threads`` threads, sequential execution, all
+graph optimisations, and intra-op spinning left at ONNX Runtime's default (on) unless asked
+otherwise. The settings recorded with a figure are read back from the session.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from gensynth.backends._base import BACKENDS, Backend, Runner, has_module, resolve_threads
+from gensynth.backends._base import (
+    BACKENDS,
+    Backend,
+    Runner,
+    RuntimeOptions,
+    RuntimeSettings,
+    has_module,
+    resolve_threads,
+)
 from gensynth.backends._export import onnx_bytes
 
 if TYPE_CHECKING:
@@ -16,11 +28,21 @@ if TYPE_CHECKING:
     from torch import nn
 
 __all__ = [
+    "SPINNING_KEY",
     "OnnxRuntimeBackend",
     "OnnxRuntimeCpuBackend",
     "OnnxRuntimeCudaBackend",
     "TensorRtBackend",
 ]
+
+#: The session config entry that lets intra-op threads spin after a run (ONNX Runtime: "1").
+SPINNING_KEY = "session.intra_op.allow_spinning"
+_GRAPH_LEVELS = {
+    "disabled": "ORT_DISABLE_ALL",
+    "basic": "ORT_ENABLE_BASIC",
+    "extended": "ORT_ENABLE_EXTENDED",
+    "all": "ORT_ENABLE_ALL",
+}
 
 
 class _SessionRunner(Runner):
@@ -37,8 +59,46 @@ class _SessionRunner(Runner):
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self._session.run(None, {self._input: x})[0]
 
+    def settings(self) -> RuntimeSettings:
+        return session_settings(self._session)
+
     def close(self) -> None:
         self._session = None
+
+
+def session_settings(session: Any) -> RuntimeSettings:
+    """The settings an ``InferenceSession`` runs with, read back from the session itself."""
+    options = session.get_session_options()
+    try:
+        spinning = options.get_session_config_entry(SPINNING_KEY) != "0"
+    except RuntimeError:  # not set: ONNX Runtime's default, which spins
+        spinning = True
+    level = str(options.graph_optimization_level).rsplit(".", 1)[-1]
+    names = {value: key for key, value in _GRAPH_LEVELS.items()}
+    return RuntimeSettings(
+        threads=options.intra_op_num_threads,
+        spinning=spinning,
+        graph_optimization=names.get(level, level),
+        provider=",".join(session.get_providers()),
+        inter_op_threads=options.inter_op_num_threads,
+        execution_mode=str(options.execution_mode).rsplit(".", 1)[-1],
+    )
+
+
+def session_options(threads: int, options: RuntimeOptions) -> Any:
+    """``SessionOptions`` for one deployed-like session: ``threads`` intra-op, sequential."""
+    import onnxruntime as ort
+
+    settings = ort.SessionOptions()
+    settings.intra_op_num_threads = threads
+    settings.inter_op_num_threads = 1
+    settings.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    level = _GRAPH_LEVELS[options.graph_optimization]
+    settings.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
+    settings.log_severity_level = 3
+    if options.spinning is not None:
+        settings.add_session_config_entry(SPINNING_KEY, "1" if options.spinning else "0")
+    return settings
 
 
 class OnnxRuntimeBackend(Backend):
@@ -67,23 +127,19 @@ class OnnxRuntimeBackend(Backend):
         *,
         batch: int,
         threads: int | None,
+        options: RuntimeOptions | None = None,
     ) -> Runner:
         import onnxruntime as ort
 
         threads = resolve_threads(threads)
         data, _ = onnx_bytes(model, input_shape, dynamic_batch=True)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
+        settings = session_options(threads, options or RuntimeOptions())
         providers = (
             [self.provider]
             if self.provider == "CPUExecutionProvider"
             else [self.provider, "CPUExecutionProvider"]
         )
-        session = ort.InferenceSession(data, options, providers=providers)
+        session = ort.InferenceSession(data, settings, providers=providers)
         return _SessionRunner(session, self.name, batch, threads, self.device)
 
 

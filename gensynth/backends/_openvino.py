@@ -6,7 +6,15 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gensynth.backends._base import BACKENDS, Backend, Runner, has_module, resolve_threads
+from gensynth.backends._base import (
+    BACKENDS,
+    Backend,
+    Runner,
+    RuntimeOptions,
+    RuntimeSettings,
+    has_module,
+    resolve_threads,
+)
 from gensynth.backends._export import onnx_bytes
 
 if TYPE_CHECKING:
@@ -26,6 +34,9 @@ class _OpenVinoRunner(Runner):
     def __call__(self, x: np.ndarray) -> np.ndarray:
         self._request.infer({0: x})
         return self._request.get_output_tensor(0).data.copy()
+
+    def settings(self) -> RuntimeSettings:
+        return RuntimeSettings(threads=self.threads, provider="CPU", execution_mode="LATENCY")
 
     def close(self) -> None:
         self._request = None
@@ -52,6 +63,7 @@ class OpenVinoBackend(Backend):
         *,
         batch: int,
         threads: int | None,
+        options: RuntimeOptions | None = None,  # OpenVINO has neither setting
     ) -> Runner:
         import openvino as ov
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gensynth.backends._base import BACKENDS, Backend, Runner, resolve_threads
+from gensynth.backends._base import BACKENDS, Backend, Runner, RuntimeOptions, resolve_threads
 
 if TYPE_CHECKING:
     import numpy as np
@@ -61,5 +61,6 @@ class TorchCpuBackend(Backend):
         *,
         batch: int,
         threads: int | None,
+        options: RuntimeOptions | None = None,  # eager torch has neither setting
     ) -> Runner:
         return _TorchRunner(model, batch, resolve_threads(threads))

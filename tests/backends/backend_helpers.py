@@ -68,4 +68,4 @@ def tiny_spec(width: int = 4) -> TinySpec:
 
 
 #: Timing settings that keep a measurement to a few milliseconds in tests.
-FAST = {"warmup": 1, "repeats": 5, "min_time_s": 0.0, "max_time_s": 1.0}
+FAST = {"warmup": 1, "blocks": 3, "repeats": 5, "min_time_s": 0.0, "max_time_s": 1.0}

@@ -21,9 +21,9 @@ def fast_timing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make every measurement the CLI starts use the FAST settings."""
     from gensynth.backends import _bench, _measure
 
-    real = _measure.measure_interleaved
+    real = _measure.compare_latency
 
     def fast(*args: object, **kwargs: object) -> object:
         return real(*args, **{**kwargs, **FAST})
 
-    monkeypatch.setattr(_bench, "measure_interleaved", fast)
+    monkeypatch.setattr(_bench, "compare_latency", fast)

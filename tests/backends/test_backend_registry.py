@@ -9,6 +9,8 @@ from backend_helpers import TINY_SHAPE, tiny_cnn
 
 from gensynth.backends import (
     BACKENDS,
+    RuntimeOptions,
+    RuntimeSettings,
     _onnxruntime,
     _openvino,
     available_backends,
@@ -39,9 +41,15 @@ def test_backend_contract(name: str):
         return
     model = tiny_cnn()
     x = np.random.default_rng(1).standard_normal((2, *TINY_SHAPE), dtype=np.float32)
-    with get_backend(name).prepare(model, TINY_SHAPE, batch=2, threads=1) as runner:
+    options = RuntimeOptions(spinning=False)
+    with get_backend(name).prepare(
+        model, TINY_SHAPE, batch=2, threads=1, options=options
+    ) as runner:
         y = runner(x)
         assert (runner.backend, runner.batch, runner.threads) == (name, 2, 1)
+        settings = runner.settings()
+        assert isinstance(settings, RuntimeSettings) and settings.threads == 1
+        assert settings.spinning in (False, None)  # honoured, or not a setting of this runtime
     with torch.inference_mode():
         expected = model(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(y, expected, atol=1e-5)

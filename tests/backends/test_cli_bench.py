@@ -71,6 +71,38 @@ def test_json_holds_every_result_and_the_machine(model_dir, fast_timing):
         assert row["macs"] > 0 and row["gmacs_per_s"] > 0
 
 
+def test_each_thread_count_is_timed_and_settings_and_load_are_recorded(spec_file, fast_timing):
+    result = _bench(str(spec_file), "--backends", "onnxruntime-cpu", "--threads", "1,2", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [row["threads"] for row in data["results"]] == [1, 2]
+    for row in data["results"]:
+        assert row["settings"]["threads"] == row["threads"]
+        assert row["settings"]["spinning"] is True
+        assert row["settings"]["graph_optimization"] == "all"
+        assert row["settings"]["provider"] == "CPUExecutionProvider"
+        assert {"load_avg_before", "load_avg_after", "others_cpu", "reasons"} <= set(row["load"])
+        assert len(row["block_medians_ms"]) == 3 and row["method"] == data["method"]
+    table = _bench(str(spec_file), "--backends", "onnxruntime-cpu", "--threads", "1,2")
+    assert table.exit_code == 0 and "thr" in table.stdout and "spread" in table.stdout
+    assert "Settings onnxruntime-cpu: spinning on" in table.stderr
+
+
+def test_a_figure_measured_under_load_is_marked(spec_file, fast_timing, monkeypatch):
+    from gensynth.backends import _measure
+    from gensynth.backends._load import CpuProbe
+
+    class _Busy(CpuProbe):
+        def stop(self) -> float:
+            return 0.6
+
+    monkeypatch.setattr(_measure, "CpuProbe", _Busy)
+    result = _bench(str(spec_file), "--backends", "onnxruntime-cpu")
+    assert result.exit_code == 0, result.output
+    assert "busy" in result.stdout and "measured under load" in result.stderr
+    assert "60% of the CPU" in result.stderr
+
+
 def test_baseline_is_measured_in_the_same_run_with_ratios(spec_file, fast_timing, reference):
     result = _bench(str(spec_file), "--backends", CPU, "--baseline", "resnet50", "--json")
     assert result.exit_code == 0, result.output
@@ -84,6 +116,8 @@ def test_baseline_is_measured_in_the_same_run_with_ratios(spec_file, fast_timing
     for comparison in data["comparisons"]:
         assert comparison["speedup"] > 0 and comparison["efficiency_ratio"] > 0
         assert comparison["baseline"] == "resnet50"
+        assert len(comparison["block_speedups"]) == 3 and comparison["spread"] >= 0
+        assert isinstance(comparison["loaded"], bool) and comparison["threads"] >= 1
     table = _bench(str(spec_file), "--backends", "onnxruntime-cpu", "--baseline", "resnet50")
     assert table.exit_code == 0 and "speed-up" in table.stdout and "x" in table.stdout
 

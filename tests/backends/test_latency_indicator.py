@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from backend_helpers import FAST, tiny_spec
 
@@ -72,6 +74,42 @@ def _fake(median_ms: float) -> LatencyResult:
         parity_max_abs_diff=0.0,
         seconds_total=1.0,
     )
+
+
+def test_the_indicator_uses_the_block_method_with_its_loop_budget(counted, monkeypatch):
+    from gensynth.constraints.latency import LOOP_TIMING
+
+    seen = {}
+    real = gensynth.backends.measure_latency
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gensynth.backends, "measure_latency", spy)
+    indicator = LatencyIndicator(1e6, "onnxruntime-cpu", 1, 1, timing={"min_time_s": 0.0})
+    result = indicator.measure(tiny_spec())
+    assert seen["blocks"] == LOOP_TIMING["blocks"] and seen["options"] == indicator.options
+    assert len(result.block_medians_ms) == LOOP_TIMING["blocks"]
+    assert result.settings.spinning is True  # as deployed: ONNX Runtime's default
+
+
+def test_runtime_options_reach_the_session_and_the_cache_key(counted):
+    from gensynth.backends import RuntimeOptions
+
+    quiet = _indicator(1e6, options=RuntimeOptions(spinning=False))
+    assert quiet.measure(tiny_spec()).settings.spinning is False
+    _indicator(1e6).measure(tiny_spec())  # default options: another cache entry
+    assert len(counted) == 2
+
+
+def test_a_verdict_on_a_figure_measured_under_load_says_so():
+    from gensynth.backends import LoadReport
+
+    load = LoadReport((2.0, 2.0, 2.0), (2.0, 2.0, 2.0), 0.5, 2, ("others used 50%",))
+    verdict = _indicator(2.0).evaluate(dataclasses.replace(_fake(1.0), load=load))
+    assert "MEASURED UNDER LOAD: others used 50%" in verdict.detail
+    assert "UNDER LOAD" not in _indicator(2.0).evaluate(_fake(1.0)).detail
 
 
 def test_noise_tolerance_is_applied_above_the_budget():
