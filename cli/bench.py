@@ -15,7 +15,7 @@ import typer
 from gensynth.cli._common import JsonOpt, err, out, print_json
 
 if TYPE_CHECKING:
-    from gensynth.backends._bench import BenchReport
+    from gensynth.backends import BenchReport
 
 DEFAULT_BACKENDS = "torch-cpu,onnxruntime-cpu"
 
@@ -54,7 +54,8 @@ def bench_cmd(
     """
     from rich.markup import escape
 
-    from gensynth.backends._bench import baseline_model, load_bench_model, run_bench
+    from gensynth.backends import run_bench
+    from gensynth.bench_targets import baseline_model, load_bench_model
     from gensynth.constraints.quantities import parse_int_list
 
     names = _backend_names(backends)
@@ -90,7 +91,7 @@ def _backend_names(text: str) -> list[str]:
 
 
 def _timing(repeats: str | None) -> dict[str, Any]:
-    from gensynth.backends._measure import MIN_REPEATS
+    from gensynth.backends import MIN_REPEATS
     from gensynth.constraints.quantities import parse_positive_int
     from gensynth.errors import ConfigError
 

@@ -62,8 +62,13 @@ class LatencyIndicator:
         timing: dict[str, Any] | None = None,
         options: RuntimeOptions | None = None,
     ) -> None:
-        from gensynth.backends import LatencyCache, RuntimeOptions, get_backend
-        from gensynth.backends._base import check_batch, resolve_threads
+        from gensynth.backends import (
+            LatencyCache,
+            RuntimeOptions,
+            check_batch,
+            get_backend,
+            resolve_threads,
+        )
 
         if (
             isinstance(budget_ms, bool)

@@ -18,12 +18,15 @@ from gensynth.backends._base import (
     RuntimeOptions,
     RuntimeSettings,
     available_backends,
+    check_batch,
     default_threads,
     get_backend,
     list_backends,
+    resolve_threads,
 )
+from gensynth.backends._bench import BenchModel, BenchReport, BenchRow, Comparison, run_bench
 from gensynth.backends._cache import LatencyCache, cache_dir
-from gensynth.backends._efficiency import efficiency_ratio, spec_macs, speedup
+from gensynth.backends._efficiency import efficiency_ratio, speedup
 from gensynth.backends._export import (
     ExportError,
     ExportReport,
@@ -43,6 +46,7 @@ from gensynth.backends._latency_model import (
 from gensynth.backends._load import OTHERS_CPU_LIMIT, SPREAD_LIMIT, LoadReport
 from gensynth.backends._measure import (
     FULL_TIMING,
+    MIN_REPEATS,
     TimedModel,
     Timing,
     compare_latency,
@@ -54,10 +58,15 @@ from gensynth.backends._result import LatencyComparison, LatencyResult, SpeedupS
 __all__ = [
     "BACKENDS",
     "FULL_TIMING",
+    "MIN_REPEATS",
     "OTHERS_CPU_LIMIT",
     "SPREAD_LIMIT",
     "Backend",
+    "BenchModel",
+    "BenchReport",
+    "BenchRow",
     "BlockRate",
+    "Comparison",
     "ExportError",
     "ExportReport",
     "LatencyCache",
@@ -74,6 +83,7 @@ __all__ = [
     "Timing",
     "available_backends",
     "cache_dir",
+    "check_batch",
     "compare_latency",
     "default_threads",
     "efficiency_ratio",
@@ -87,7 +97,8 @@ __all__ = [
     "measure_latency",
     "onnx_bytes",
     "predict_latency_ms",
-    "spec_macs",
+    "resolve_threads",
+    "run_bench",
     "speedup",
     "width_alignment",
 ]

@@ -11,11 +11,10 @@ import dataclasses
 import itertools
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gensynth.backends._base import BACKENDS, RuntimeOptions, resolve_threads
-from gensynth.backends._efficiency import efficiency_ratio, spec_macs
+from gensynth.backends._efficiency import efficiency_ratio
 from gensynth.backends._measure import TimedModel, compare_latency
 from gensynth.backends._result import METHOD, LatencyComparison, LatencyResult
 from gensynth.errors import BackendUnavailable, ConfigError
@@ -30,8 +29,6 @@ __all__ = [
     "BenchReport",
     "BenchRow",
     "Comparison",
-    "baseline_model",
-    "load_bench_model",
     "run_bench",
     "split_backends",
 ]
@@ -115,42 +112,6 @@ class BenchReport:
             "git_sha": git_sha(),
             "load_avg": list(os.getloadavg()),
         }
-
-
-def load_bench_model(path: Path) -> BenchModel:
-    """A model folder (with its weights) or a spec YAML (freshly initialised weights)."""
-    from gensynth.modeldir import load_model_dir
-    from gensynth.prototypes import load_spec
-
-    if path.is_dir():
-        loaded = load_model_dir(path)
-        spec, module, weights = loaded.spec, loaded.model, "trained"
-    elif path.is_file():
-        spec = load_spec(path)
-        module, weights = spec.build().eval(), "random"
-    else:
-        raise ConfigError(
-            f"{str(path)!r} does not exist", hint="give a model folder or a spec.yaml"
-        )
-    return BenchModel(path.name, spec, module, spec_macs(spec), weights)
-
-
-def baseline_model(name: str, like: ArchSpec) -> BenchModel:
-    """The reference net ``name`` at ``like``'s input shape and class count."""
-    try:
-        from gensynth.prototypes import reference_spec
-    except ImportError:
-        raise ConfigError(
-            f"--baseline {name}: reference nets are not available in this build",
-            hint="run without --baseline",
-        ) from None
-    spec = reference_spec(
-        name,
-        in_channels=like.in_channels,
-        input_size=like.input_size,
-        num_classes=like.num_classes,
-    )
-    return BenchModel(name, spec, spec.build().eval(), spec_macs(spec), "random")
 
 
 def split_backends(names: list[str]) -> tuple[list[str], dict[str, str]]:

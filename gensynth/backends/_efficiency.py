@@ -6,16 +6,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gensynth.backends._measure import LatencyResult
-    from gensynth.prototypes import ArchSpec
 
-__all__ = ["efficiency_ratio", "spec_macs", "speedup"]
-
-
-def spec_macs(spec: ArchSpec) -> int:
-    """Multiply-accumulates per image of ``spec``, as the cost model counts them."""
-    from gensynth.constraints import count_costs
-
-    return int(count_costs(spec).macs)
+__all__ = ["efficiency_ratio", "speedup"]
 
 
 def speedup(model: LatencyResult, baseline: LatencyResult) -> float:

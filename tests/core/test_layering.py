@@ -29,7 +29,7 @@ LAYERS = (
     ("gensynth.backends",),
     ("gensynth.constraints",),
     ("gensynth.data",),
-    ("gensynth.training", "gensynth.modeldir"),
+    ("gensynth.training", "gensynth.modeldir", "gensynth.bench_targets"),
     ("gensynth.studies",),
     ("gensynth.search",),
     ("gensynth.engines",),
