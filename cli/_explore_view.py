@@ -14,13 +14,14 @@ from rich.progress import (
 )
 
 from gensynth.cli._common import err, out
-from gensynth.cli._tables import print_leaderboard
+from gensynth.cli._tables import print_finalists, print_leaderboard
 from gensynth.constraints.quantities import format_count
 from gensynth.search.events import ExploreEvents
 
 if TYPE_CHECKING:
     from gensynth.explore import ExploreResult
     from gensynth.search.events import RunStart
+    from gensynth.search.finalize import FinalLatency
     from gensynth.search.generator import Proposal
     from gensynth.studies.records import TrialRecord
 
@@ -110,10 +111,16 @@ class RichExploreView(ExploreEvents):
             self.best = record
         self.message(_trial_line(record, self.metric_name))
 
+    def finalist(self, index: int, count: int, record: TrialRecord, epochs: int) -> None:
+        role = "the reference" if record.origin == "reference" else f"trial #{record.number}"
+        self.message(
+            f"[bold]Finalist {index}/{count}: training {role} in full ({_epochs(epochs)})"
+            f"[/bold]  [dim]{record.describe}[/dim]"
+        )
+
     def stage(self, name: str, total: int | None = None) -> None:
-        labels = {"final-train": f"Training the winner in full ({_epochs(total or 0)})",
-                  "export": "Exporting to ONNX (parity checked)",
-                  "latency": "Timing the winner and the baseline"}  # fmt: skip
+        labels = {"export": "Exporting the winner to ONNX (parity checked)",
+                  "latency": "Timing the finalists side by side"}  # fmt: skip
         self.message(f"[bold]{labels.get(name, name)}[/bold]")
 
     def _best_text(self) -> str:
@@ -143,36 +150,65 @@ def _trial_line(record: TrialRecord, metric_name: str) -> str:
 
 
 def print_result(result: ExploreResult) -> None:
-    """Leaderboard, then the winner's held-out figures and where its files are."""
+    """Leaderboard, finalists, then the winner's held-out figures and where its files are."""
     final = result.final
     metric_name = "accuracy" if result.session.spec.task == "classify" else "mIoU"
     if final is None:
         return
     print_leaderboard(final.leaderboard, metric_name, limit=10)
+    if final.selection is not None:
+        print_finalists(final.selection, metric_name)
+    for line in _winner_lines(result, metric_name):
+        out.print(line, highlight=False)
+
+
+def _winner_lines(result: ExploreResult, metric_name: str) -> list[str]:
+    final = result.final
+    assert final is not None
     m = final.metrics
-    key = m["metric"]
-    test = m["test"].get(key)
-    lat = m["latency"]
+    test = m["test"].get(m["metric"])
     lines = [
-        f"[bold]Winner: trial #{final.winner.number}[/bold]  {final.winner.describe}",
+        f"[bold]Winner: trial #{final.winner.number}[/bold] ({final.winner.origin})  "
+        f"{final.winner.describe}",
         f"  MACs {format_count(m['macs'])} (limits: {result.session.spec.describe_limits()}) · "
         f"params {format_count(m['params'])}",
         f"  test {metric_name} {test:.2f}% on {_test_count(m)} held-out images · "
-        f"NetScore {m.get('netscore_test', float('nan')):.2f}",
-        f"  ONNX parity max |Δ| {m['export']['max_abs_diff']:.1e}",
-        f"  latency {lat['model']['backend']} batch {lat['model']['batch']}: "
-        f"{lat['model']['median_ms']:.2f} ms (p90 {lat['model']['p90_ms']:.2f}, "
-        f"CV {lat['model']['cv']:.0%}, {lat['model']['threads']} threads)",
+        f"NetScore {m.get('netscore_test') or float('nan'):.2f}",
     ]
-    if "baseline" in lat:
+    reference = m.get("reference")
+    if reference and reference["trial"] != final.winner.number:
+        ref_test = (reference.get("test") or {}).get(m["metric"])
         lines.append(
-            f"  {lat['baseline']['name']} on the same backend: "
-            f"{lat['baseline']['median_ms']:.2f} ms → {lat['speedup']:.1f}× faster"
+            f"  reference (trial #{reference['trial']}): test {metric_name} {ref_test:.2f}% · "
+            f"params {format_count(reference['params'])} · MACs {format_count(reference['macs'])}"
         )
+    lines.append(f"  ONNX parity max |Δ| {m['export']['max_abs_diff']:.1e}")
+    if final.latency is not None:
+        lines += _latency_lines(final.latency)
     lines.append(f"  files: {final.model_dir}/ (spec.yaml, weights.safetensors, model.onnx, "
-                 "metrics.json)")  # fmt: skip
-    for line in lines:
-        out.print(line, highlight=False)
+                 "metrics.json, curves.png)")  # fmt: skip
+    return lines
+
+
+def _latency_lines(latency: FinalLatency) -> list[str]:
+    mine = latency.result(latency.winner)
+    if mine is None:
+        return []
+    lines = [
+        f"  latency {mine.backend} batch {mine.batch}, {mine.threads} threads: "
+        f"{mine.median_ms:.2f} ms (p90 {mine.p90_ms:.2f}, spread between blocks "
+        f"{mine.block_spread:.0%})"
+        + (" [yellow]measured under load[/yellow]" if mine.loaded else "")
+    ]
+    for label in ("reference", latency.baseline):
+        other = None if label is None else latency.result(label)
+        stats = None if label is None else latency.speedup(label)
+        if other is not None and stats is not None:
+            lines.append(
+                f"  {label} in the same run: {other.median_ms:.2f} ms → {stats.speedup:.2f}× "
+                f"faster (rounds {min(stats.block_speedups):.2f}–{max(stats.block_speedups):.2f})"
+            )
+    return lines
 
 
 def _test_count(metrics: dict[str, Any]) -> str:

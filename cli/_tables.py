@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 from gensynth.cli._common import out
 
 if TYPE_CHECKING:
+    from gensynth.search.selection import Selection
     from gensynth.studies.leaderboard import LeaderboardRow
 
-__all__ = ["print_leaderboard", "print_table"]
+__all__ = ["print_finalists", "print_leaderboard", "print_table"]
 
 
 def print_table(title: str, columns: list[str], rows: list[list[str]], flexible: str) -> None:
@@ -51,5 +52,34 @@ def print_leaderboard(rows: list[LeaderboardRow], metric: str, limit: int | None
         "Leaderboard (feasible trials, validation on the proxy budget)",
         columns,
         cells,
+        flexible="spec",
+    )
+
+
+def print_finalists(selection: Selection, metric: str) -> None:
+    """The finalists after full training, the rule's verdict on each, and the winner."""
+    from gensynth.constraints.quantities import format_count
+
+    rows = []
+    for verdict in selection.verdicts:
+        f = verdict.finalist
+        chosen = selection.winner is f
+        verdict_text = "qualifies" if verdict.qualified else "; ".join(verdict.reasons)
+        rows.append([
+            str(f.record.number),
+            f.role,
+            f"{f.val_metric:.2f}%",
+            f"{verdict.netscore:.2f}",
+            format_count(f.params),
+            "-" if f.latency_ms is None else f"{f.latency_ms:.2f} ms",
+            "winner" if chosen else verdict_text,
+            f.record.describe,
+        ])  # fmt: skip
+    required = "-" if selection.required_metric is None else f"{selection.required_metric:.2f}%"
+    print_table(
+        f"Finalists (trained in full; they need validation {metric} ≥ {required} and no more "
+        "latency than the reference; the best NetScore of those wins)",
+        ["trial", "role", f"val {metric}", "NetScore", "params", "latency", "verdict", "spec"],
+        rows,
         flexible="spec",
     )

@@ -73,7 +73,14 @@ def explore_cmd(
         int | None, Opt("--proxy-samples", help="Train candidates on a subset (all).")
     ] = None,
     final_epochs: Annotated[
-        int | None, Opt("--final-epochs", help="Full training of the winner (8; seg 6; 0 skips).")
+        int | None, Opt("--final-epochs", help="Full training of each finalist (0: none).")
+    ] = None,
+    finalists: Annotated[
+        int | None, Opt("--finalists", help="Best candidates trained in full (3; seg 2).")
+    ] = None,
+    accuracy_min: Annotated[
+        str | None,
+        Opt("--accuracy-min", help="Required validation accuracy (mIoU), e.g. 99%."),
     ] = None,
     study: Annotated[str | None, Opt("--study", help="Study name (from task and limits).")] = None,
     storage: Annotated[
@@ -112,7 +119,8 @@ def explore_cmd(
         latency=latency, backend=backend, batch=batch, threads=threads, objectives=objectives,
         trials=trials, timeout=timeout, epochs=epochs, proxy_size=proxy_size,
         proxy_samples=proxy_samples,
-        final_epochs=final_epochs, study=study, storage=storage, artifacts=artifacts,
+        final_epochs=final_epochs, finalists=finalists, accuracy_min=accuracy_min,
+        study=study, storage=storage, artifacts=artifacts,
         engine=engine, workers=workers, ray_address=ray_address,
         strategy=strategy, seed=seed, out=out_dir,
     )  # fmt: skip

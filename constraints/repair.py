@@ -2,9 +2,9 @@
 
 Costs are monotone in the width multiplier, so a bracketing search (log-log interpolation,
 guarded by bisection) finds a multiplier whose rounded widths fall inside the band. Where
-rounding to multiples of 8 steps over the band, finer rounding (4) and per-width nudges are
-tried; where even the narrowest design is too costly, stages are made shallower. A spec that
-still cannot reach the band comes back with ``feasible=False`` and the reason.
+rounding to multiples of 8 steps over the band, single widths are nudged by 8 or 16 (widths
+stay multiples of 8); where even the narrowest design is too costly, stages are made shallower.
+A spec that still cannot reach the band comes back with ``feasible=False`` and the reason.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def repair(
 ) -> RepairResult:
     """Scale ``spec``'s widths until its MACs fall inside ``band`` (and params under the cap).
 
-    Fallbacks, in order: finer rounding and width nudges where rounding steps over the band;
+    Fallbacks, in order: width nudges (by 8) where rounding steps over the band;
     one block fewer in the costliest stage (up to ``max_dropped`` times) where the band is
     still missed. Never returns an infeasible spec with ``feasible=True``.
     """
@@ -226,29 +226,15 @@ def _drop_block(spec: ArchSpec, state: _Search) -> tuple[ArchSpec, str] | None:
 def _fill_gap(
     spec: ArchSpec, state: _Search, band: FlopsBand, max_steps: int
 ) -> tuple[_Point | None, int, str]:
-    """Rounding stepped over the band: nudge single widths by 8, round to 4, nudge by 4."""
+    """Rounding stepped over the band: nudge single widths by 8 (then 16) towards it.
+
+    Widths stay multiples of 8: CPU backends use blocked layouts of 8 (AVX2) or 16 channels
+    and fall back to slower kernels otherwise.
+    """
     below, above = state.below, state.above
     if below is None or above is None:
         return None, 0, ""
-    found, steps, note = _nudge_both(spec, below, above, band, (8,))
-    if found is not None:
-        return found, steps, note
-    fine = _search(
-        spec,
-        _macs,
-        band.lower,
-        band.upper,
-        lo=below.multiplier,
-        hi=above.multiplier,
-        max_steps=max_steps,
-        divisor=4,
-        start=math.sqrt(below.multiplier * above.multiplier),
-    )
-    steps += fine.steps
-    if fine.found is not None:
-        return fine.found, steps, "widths rounded to multiples of 4"
-    found, extra, note = _nudge_both(spec, below, above, band, (4, 8))
-    return found, steps + extra, note
+    return _nudge_both(spec, below, above, band, (8, 16))
 
 
 def _nudge_both(

@@ -62,8 +62,9 @@ class ArchSpec(abc.ABC):
         """The same design with every width scaled by ``multiplier`` (hardware friendly).
 
         Each width becomes the nearest multiple of ``divisor`` to ``width x multiplier``, at
-        least ``min_width`` channels. Costs are monotone non-decreasing in ``multiplier``;
-        repair bisects on it. Always scale from the original spec: scaling compounds rounding.
+        least its floor (``width_floors()``). Costs are monotone non-decreasing in
+        ``multiplier``; repair bisects on it. Always scale from the original spec: scaling
+        compounds rounding.
         """
         from gensynth.prototypes._shapes import make_divisible
 
@@ -71,10 +72,14 @@ class ArchSpec(abc.ABC):
             raise ConfigError(f"width multiplier: expected a positive number, got {multiplier}")
         return self.with_widths(
             tuple(
-                make_divisible(w * multiplier, divisor, minimum=self.min_width)
-                for w in self.widths()
+                make_divisible(w * multiplier, divisor, minimum=floor)
+                for w, floor in zip(self.widths(), self.width_floors(), strict=True)
             )
         )
+
+    def width_floors(self) -> tuple[int, ...]:
+        """The narrowest each entry of ``widths()`` may get: ``min_width`` unless overridden."""
+        return (self.min_width,) * len(self.widths())
 
     @abc.abstractmethod
     def widths(self) -> tuple[int, ...]:

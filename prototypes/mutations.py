@@ -155,20 +155,21 @@ def _widen(spec: ArchSpec, rng: np.random.Generator, insights: Insights | None) 
 
 
 def _narrow(spec: ArchSpec, rng: np.random.Generator, insights: Insights | None) -> Result:
-    slots = [i for i in _width_slots(spec, insights) if spec.widths()[i] > spec.min_width]
+    floors = spec.width_floors()
+    slots = [i for i in _width_slots(spec, insights) if spec.widths()[i] > floors[i]]
     if not slots:
         return None
     names = spec.width_names()
     slot = slots[_pick(rng, _weights([names[i] for i in slots], insights, "dead_fraction"))]
     old = spec.widths()[slot]
-    new = max(spec.min_width, min(old - 8, make_divisible(old * 0.8)))
+    new = max(floors[slot], min(old - 8, make_divisible(old * 0.8)))
     return _set_width(spec, slot, new), f"{names[slot]} width {old} -> {new}"
 
 
 def _shift_width(spec: ArchSpec, rng: np.random.Generator, insights: Insights | None) -> Result:
-    names, widths = spec.width_names(), spec.widths()
+    names, widths, floors = spec.width_names(), spec.widths(), spec.width_floors()
     slots = _width_slots(spec, insights)
-    donors = [i for i in slots if widths[i] > spec.min_width]
+    donors = [i for i in slots if widths[i] > floors[i]]
     if len(slots) < 2 or not donors:
         return None
     if insights:
@@ -182,7 +183,7 @@ def _shift_width(spec: ArchSpec, rng: np.random.Generator, insights: Insights | 
         donor = donors[int(rng.integers(len(donors)))]
         others = [i for i in slots if i != donor]
         receiver = others[int(rng.integers(len(others)))]
-    amount = min(widths[donor] - spec.min_width, max(8, make_divisible(widths[donor] * 0.2)))
+    amount = min(widths[donor] - floors[donor], max(8, make_divisible(widths[donor] * 0.2)))
     out = _set_width(spec, donor, widths[donor] - amount)
     out = _set_width(out, receiver, min(MAX_WIDTH, widths[receiver] + amount))
     text = f"{names[donor]} {widths[donor]} -> {widths[donor] - amount}, "

@@ -1,9 +1,11 @@
 """Reference networks as points of the prototypes (not separate classes): baselines.
 
 ``resnet50``/``resnet18`` have torchvision's exact topology (3 channels, 224, 1000 classes:
-25,557,032 and 11,689,512 parameters); ``unet`` is the classic 64-base U-Net; ``anet`` follows
-A-Net's published shape (Chen et al.; seed 004). As gensynth baselines they default to
-1 channel, 200x200, 6 classes (``unet``/``anet``: 1 channel, 224x224, 1 output map).
+25,557,032 and 11,689,512 parameters); ``plain`` is the plain four-stage basic-block CNN every
+classification winner must beat at the same MACs; ``unet`` is the classic 64-base U-Net;
+``anet`` follows A-Net's published shape (Chen et al.; seed 004), the segmentation baseline.
+As gensynth baselines they default to 1 channel, 200x200, 6 classes (``unet``/``anet``: 1
+channel, 224x224, 1 output map).
 """
 
 from __future__ import annotations
@@ -83,6 +85,25 @@ _register("resnet50", "residual", "ResNet-50, torchvision topology", (1, 200, 6)
 _register("resnet18", "residual", "ResNet-18, torchvision topology", (1, 200, 6))(
     _resnet("basic", (2, 2, 2, 2), (64, 128, 256, 512), 1.0)
 )
+
+
+@_register(
+    "plain", "residual", "plain CNN: stem + 4 basic stages, depth 1, widths doubling", (1, 200, 6)
+)
+def _plain(in_channels: int, input_size: int, num_classes: int) -> ResidualSpec:
+    """The hand design every classification winner must beat at the same MACs.
+
+    A 3x3 stride-2 stem half as wide as the first stage, then four stages of one basic
+    residual block whose widths double (8 | 16-32-64-128 here; repair scales them into a
+    band). Dense 3x3 convolutions in widths of multiples of 8: what CPU backends run fastest
+    per MAC.
+    """
+    stages = tuple(
+        StageSpec("basic", 16 * 2**i, 1, 1 if i == 0 else 2, 3, 1.0, False) for i in range(4)
+    )
+    return ResidualSpec(
+        in_channels, input_size, num_classes, StemSpec(8, 3, 2, False), stages, "relu"
+    )
 
 
 @_register("unet", "residual-unet", "classic U-Net, 64-base", (1, 224, 1))

@@ -127,8 +127,10 @@ class ResidualSpec(ArchSpec):
     prototype: ClassVar[str] = "residual"
     task: ClassVar[Task] = "classify"
     # Stages narrower than 16 channels train and run poorly on CPUs (memory-bound) and only
-    # win NetScore through their parameter count; the design space leaves them out.
+    # win NetScore through their parameter count; the design space leaves them out. The stem
+    # is one convolution from the image: 8 channels there are cheap and common.
     min_width: ClassVar[int] = 16
+    stem_min_width: ClassVar[int] = 8
 
     in_channels: int = 1
     input_size: int = 200
@@ -180,6 +182,9 @@ class ResidualSpec(ArchSpec):
 
     def width_names(self) -> tuple[str, ...]:
         return ("stem", *self.stage_names())
+
+    def width_floors(self) -> tuple[int, ...]:
+        return (self.stem_min_width,) + (self.min_width,) * len(self.stages)
 
     def with_widths(self, widths: tuple[int, ...]) -> ResidualSpec:
         stem = dataclasses.replace(self.stem, width=widths[0])

@@ -24,7 +24,7 @@ class Attr:
     SPEC = "spec"  # the ArchSpec as a dict (also what a retried trial re-evaluates)
     SPEC_HASH = "spec_hash"
     DESCRIBE = "describe"  # compact one-line form
-    ORIGIN = "origin"  # sample | mutation | retry | reuse
+    ORIGIN = "origin"  # reference | sample | mutation | retry | reuse
     ORIGIN_DETAIL = "origin_detail"
     MACS = "macs"
     PARAMS = "params"

@@ -53,7 +53,12 @@ from gensynth.backends._measure import (
     measure_interleaved,
     measure_latency,
 )
-from gensynth.backends._result import LatencyComparison, LatencyResult, SpeedupStats
+from gensynth.backends._result import (
+    LatencyComparison,
+    LatencyResult,
+    SpeedupStats,
+    speedup_stats,
+)
 
 __all__ = [
     "BACKENDS",
@@ -100,5 +105,6 @@ __all__ = [
     "resolve_threads",
     "run_bench",
     "speedup",
+    "speedup_stats",
     "width_alignment",
 ]

@@ -53,5 +53,8 @@ class ExploreEvents:
     def trial_finished(self, record: TrialRecord, completed: int) -> None:
         """A trial was recorded (complete, infeasible, reused or failed)."""
 
+    def finalist(self, index: int, count: int, record: TrialRecord, epochs: int) -> None:
+        """Finalist ``index`` of ``count`` starts its full training (``epochs`` epochs)."""
+
     def stage(self, name: str, total: int | None = None) -> None:
-        """The final stages: ``final-train``, ``export``, ``latency``."""
+        """The final stages: ``latency`` (finalists timed side by side), ``export``."""

@@ -1,28 +1,84 @@
-"""The winner: trained in full, tested once on held-out data, exported, and latency-checked."""
+"""The winner: finalists trained in full, chosen by the rule, exported and timed.
+
+``out/finalists/<trial-N | reference>/`` holds every finalist's model folder, ``out/best/``
+the winner's (with ``model.onnx``), ``out/reference/`` the reference net's beside it, and
+``out/leaderboard.csv`` the search's ranking. See :mod:`gensynth.search.selection` for the
+rule. With ``final_epochs == 0`` the proxy-trained weights of the leaderboard's first trial
+are tested as they are (no finalists).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gensynth.errors import GensynthError
 from gensynth.search.events import ExploreEvents
+from gensynth.search.selection import (
+    BASELINE,
+    Finalist,
+    Selection,
+    pick_finalists,
+    select_winner,
+)
 from gensynth.search.stop import StopSignal
-from gensynth.studies.records import TrialRecord, records_of
+from gensynth.studies.records import Attr, TrialRecord, records_of
+from gensynth.vocabulary import METRICS_FILE, ONNX_FILE
 
 if TYPE_CHECKING:
-    from torch import nn
-
-    from gensynth.prototypes import ArchSpec
+    from gensynth.backends import LatencyComparison, LatencyResult, SpeedupStats
     from gensynth.search.session import ExploreSession
     from gensynth.studies.leaderboard import LeaderboardRow
 
-__all__ = ["FinalResult", "finalize", "winner"]
+__all__ = ["FinalLatency", "FinalResult", "finalize", "winner"]
 
-BASELINE = {"classify": "resnet50", "segment": "unet"}
+
+@dataclasses.dataclass(frozen=True)
+class FinalLatency:
+    """Every finalist and the large baseline, timed side by side in one run (one method).
+
+    ``labels`` name the models in timing order (``trial-N``, ``reference``, the baseline's
+    name); the speed-ups are the winner's over the others, from the same alternating blocks.
+    """
+
+    comparison: LatencyComparison
+    labels: tuple[str, ...]
+    winner: str
+    baseline: str | None
+
+    def result(self, label: str) -> LatencyResult | None:
+        if label not in self.labels:
+            return None
+        return self.comparison.results[self.labels.index(label)]
+
+    def speedup(self, label: str) -> SpeedupStats | None:
+        """How many times faster the winner is than ``label``, round by round."""
+        from gensynth.backends import speedup_stats
+
+        mine, theirs = self.result(self.winner), self.result(label)
+        if mine is None or theirs is None or label == self.winner:
+            return None
+        return speedup_stats(mine, theirs, self.labels.index(label))
+
+    def to_json(self) -> dict[str, Any]:
+        """``model``, ``reference`` and ``baseline`` (each with its name) and the speed-ups."""
+        data: dict[str, Any] = {"method": self.comparison.to_dict()["method"]}
+        roles = {"model": self.winner, "reference": "reference", "baseline": self.baseline}
+        for role, label in roles.items():
+            result = None if label is None else self.result(label)
+            if label is None or result is None or (role == "reference" and label == self.winner):
+                continue
+            data[role] = {"name": label, **result.to_dict()}
+            stats = None if role == "model" else self.speedup(label)
+            if stats is not None:
+                data[f"{role}_speedup"] = stats.to_dict()
+        if "baseline_speedup" in data:
+            data["speedup"] = data["baseline_speedup"]["speedup"]
+        return data
 
 
 @dataclasses.dataclass
@@ -31,10 +87,12 @@ class FinalResult:
     model_dir: Path
     metrics: dict[str, Any]
     leaderboard: list[LeaderboardRow]
+    latency: FinalLatency | None = None
+    selection: Selection | None = None
 
 
 def winner(session: ExploreSession) -> tuple[TrialRecord, list[LeaderboardRow]]:
-    """The best feasible trial (first on the leaderboard) and the leaderboard."""
+    """The best feasible trial by the search (first on the leaderboard) and the leaderboard."""
     from gensynth.studies.leaderboard import leaderboard
 
     rows = leaderboard(session.study)
@@ -55,142 +113,244 @@ def finalize(
     *,
     baseline: bool = True,
 ) -> FinalResult:
-    """Train the winner in full into ``out/best``, export it, and time it on the backend."""
-    from gensynth.prototypes import spec_from_dict
-
+    """Train the finalists in full, choose the winner, export it and time it (see module)."""
     best, rows = winner(session)
-    spec = spec_from_dict(best.spec)
-    model_dir = out / "best"
-    model_dir.mkdir(parents=True, exist_ok=True)
-    events.stage("final-train", session.spec.final_epochs)
-    metrics, model = _train(session, spec, best, model_dir, events, stop)
-    events.stage("export")
-    metrics["export"] = _export(model, spec, model_dir)
-    events.stage("latency")
-    metrics["latency"] = _latency(session, model, spec, baseline)
-    metrics["search"] = {
-        "study": session.spec.study_name,
-        "trial": best.number,
-        "proxy_metric": best.metric,
-        "proxy_netscore": best.netscore,
-        "limits": session.spec.describe_limits(),
-    }
-    metric = metrics["test"].get(metrics["metric"])
-    if metric is not None:
-        metrics["netscore_test"] = session.spec.utility(metric, metrics["params"], metrics["macs"])
-    (model_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n")
     _write_leaderboard(out, rows)
-    return FinalResult(best, model_dir, metrics, rows)
+    if session.spec.final_epochs == 0:
+        return _proxy_winner(session, best, rows, out, events, baseline)
+    finalists = _train_finalists(session, _finalists(session, best), out, events, stop)
+    events.stage("latency")
+    comparison, labels, base = _time(session, finalists, baseline)
+    selection = select_winner(
+        finalists, session.spec.utility, accuracy_min=session.spec.accuracy_min
+    )
+    if selection.winner is None:
+        raise _unmet(session, selection)
+    chosen = selection.winner
+    latency = FinalLatency(comparison, labels, _label(chosen), base)
+    model_dir = _publish(chosen, out / "best")
+    if selection.reference is not None:
+        _publish(selection.reference, out / "reference")
+    events.stage("export")
+    metrics = dict(chosen.metrics)
+    metrics["export"] = _export(model_dir, chosen.record.spec)
+    metrics["latency"] = latency.to_json()
+    metrics["search"] = _search_part(session, chosen.record)
+    metrics["selection"] = selection.to_json()
+    metrics["reference"] = _reference_part(selection.reference)
+    metrics["netscore_test"] = _netscore_test(session, metrics)
+    _write_metrics(model_dir, metrics)
+    return FinalResult(chosen.record, model_dir, metrics, rows, latency, selection)
 
 
-def _train(
+def _finalists(session: ExploreSession, best: TrialRecord) -> list[TrialRecord]:
+    """The reference and the search's best; multi-objective studies promote their first row."""
+    records = records_of(session.study.get_trials(deepcopy=False))
+    reference = next((r for r in records if r.trained and r.origin == "reference"), None)
+    if session.spec.objectives != ("netscore",):
+        return [best] if reference is None or reference is best else [reference, best]
+    return pick_finalists(records, session.spec.finalists, reference)
+
+
+def _train_finalists(
     session: ExploreSession,
-    spec: ArchSpec,
-    best: TrialRecord,
-    model_dir: Path,
+    records: list[TrialRecord],
+    out: Path,
     events: ExploreEvents,
     stop: StopSignal,
-) -> tuple[dict[str, Any], nn.Module]:
-    """Full training when final_epochs > 0; else the proxy weights, tested as they are."""
-    from gensynth.modeldir import load_model_dir
+) -> list[Finalist]:
+    from gensynth.prototypes import spec_from_dict
     from gensynth.training import TrainConfig, train_to_dir
 
-    source = session.spec.data
-    if session.spec.final_epochs > 0:
-        config = TrainConfig.for_task(
-            session.spec.task,
-            epochs=session.spec.final_epochs,
-            seed=session.spec.seed,
-            threads=session.spec.threads,
-        )
+    spec = session.spec
+    config = TrainConfig.for_task(
+        spec.task, epochs=spec.final_epochs, seed=spec.seed, threads=spec.threads
+    )
+    finalists = []
+    for index, record in enumerate(records):
+        role = "reference" if record.origin == "reference" else "candidate"
+        label = "reference" if role == "reference" else f"trial-{record.number}"
+        events.finalist(index + 1, len(records), record, spec.final_epochs)
+        folder = out / "finalists" / label
+        if folder.exists():  # an earlier finalisation of this run: trained again from scratch
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True, exist_ok=True)
         metrics = train_to_dir(
-            spec,
-            session.data,
-            config,
-            model_dir,
-            data_source=source,
-            progress=events.training,
-            should_stop=stop,
-        )
-        return metrics, load_model_dir(model_dir).model
-    return _proxy_weights(session, spec, best, model_dir), load_model_dir(model_dir).model
+            spec_from_dict(record.spec or {}), session.data, config, folder,
+            data_source=spec.data, progress=events.training, should_stop=stop,
+        )  # fmt: skip
+        finalists.append(Finalist(record, role, folder, metrics))
+    return finalists
 
 
-def _proxy_weights(
-    session: ExploreSession, spec: ArchSpec, best: TrialRecord, model_dir: Path
-) -> dict[str, Any]:
+def _time(
+    session: ExploreSession, finalists: list[Finalist], baseline: bool
+) -> tuple[LatencyComparison, tuple[str, ...], str | None]:
+    """Every finalist and the large baseline in one side-by-side run (alternating blocks)."""
+    from gensynth.backends import TimedModel, compare_latency
+    from gensynth.modeldir import load_model_dir
+
+    items, labels = [], []
+    for finalist in finalists:
+        loaded = load_model_dir(finalist.model_dir)
+        label = _label(finalist)
+        items.append(TimedModel(loaded.model, loaded.spec.input_shape, finalist.macs, label))
+        labels.append(label)
+    if baseline:
+        items.append(_baseline_item(session, finalists[0]))
+        labels.append(items[-1].label)
+    spec = session.spec
+    comparison = compare_latency(
+        items, backend=spec.backend, batch=spec.batch, threads=spec.threads
+    )
+    for finalist, result in zip(finalists, comparison.results, strict=False):
+        finalist.latency_ms = result.median_ms
+        finalist.latency_spread = result.block_spread
+    return comparison, tuple(labels), labels[-1] if baseline else None
+
+
+def _label(finalist: Finalist) -> str:
+    return "reference" if finalist.role == "reference" else f"trial-{finalist.record.number}"
+
+
+def _baseline_item(session: ExploreSession, like: Finalist) -> Any:
+    from gensynth.backends import TimedModel
+    from gensynth.constraints import count_costs
+    from gensynth.modeldir import load_model_dir
+    from gensynth.prototypes import reference_spec
+
+    spec = load_model_dir(like.model_dir).spec
+    name = BASELINE[session.spec.task]
+    ref = reference_spec(
+        name, in_channels=spec.in_channels, input_size=spec.input_size,
+        num_classes=spec.num_classes,
+    )  # fmt: skip
+    return TimedModel(ref.build().eval(), ref.input_shape, int(count_costs(ref).macs), name)
+
+
+def _unmet(session: ExploreSession, selection: Selection) -> GensynthError:
+    closest = selection.closest
+    return GensynthError(
+        f"no finalist reached --accuracy-min {session.spec.accuracy_min:g}%: the closest is "
+        f"trial #{closest.record.number} at {closest.val_metric:.2f}% on validation "
+        f"({closest.model_dir})",
+        hint="the study is kept: rerun with more --trials, or a lower --accuracy-min",
+    )
+
+
+def _publish(finalist: Finalist, folder: Path) -> Path:
+    """A copy of a finalist's model folder (replacing an earlier one of this run)."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    shutil.copytree(finalist.model_dir, folder)
+    return folder
+
+
+def _search_part(session: ExploreSession, record: TrialRecord) -> dict[str, Any]:
+    return {
+        "study": session.spec.study_name,
+        "trial": record.number,
+        "origin": record.origin,
+        "proxy_metric": record.metric,
+        "proxy_netscore": record.netscore,
+        "limits": session.spec.describe_limits(),
+    }
+
+
+def _reference_part(reference: Finalist | None) -> dict[str, Any] | None:
+    if reference is None:
+        return None
+    metrics = reference.metrics
+    return {
+        "trial": reference.record.number,
+        "describe": reference.record.describe,
+        "model_dir": str(reference.model_dir),
+        "test": metrics.get("test"),
+        "val": metrics.get("val"),
+        "params": reference.params,
+        "macs": reference.macs,
+        "latency_ms": reference.latency_ms,
+    }
+
+
+def _netscore_test(session: ExploreSession, metrics: dict[str, Any]) -> float | None:
+    value = metrics["test"].get(metrics["metric"])
+    if value is None:
+        return None
+    return session.spec.utility(value, metrics["params"], metrics["macs"])
+
+
+def _proxy_winner(
+    session: ExploreSession,
+    best: TrialRecord,
+    rows: list[LeaderboardRow],
+    out: Path,
+    events: ExploreEvents,
+    baseline: bool,
+) -> FinalResult:
+    """``--final-epochs 0``: the leaderboard's first trial with its proxy weights, tested."""
+    model_dir = out / "best"
+    model_dir.mkdir(parents=True, exist_ok=True)
+    metrics = _proxy_weights(session, best, model_dir)
+    finalist = Finalist(best, "candidate", model_dir, metrics)
+    events.stage("export")
+    metrics["export"] = _export(model_dir, best.spec)
+    events.stage("latency")
+    comparison, labels, base = _time(session, [finalist], baseline)
+    latency = FinalLatency(comparison, labels, labels[0], base)
+    metrics["latency"] = latency.to_json()
+    metrics["search"] = _search_part(session, best)
+    metrics["netscore_test"] = _netscore_test(session, metrics)
+    _write_metrics(model_dir, metrics)
+    return FinalResult(best, model_dir, metrics, rows, latency, None)
+
+
+def _proxy_weights(session: ExploreSession, best: TrialRecord, model_dir: Path) -> dict[str, Any]:
     from optuna.artifacts import download_artifact
 
-    from gensynth.modeldir import WEIGHTS_FILE, load_weights, save_model_dir
+    from gensynth.modeldir import load_weights, save_model_dir
+    from gensynth.prototypes import spec_from_dict
     from gensynth.training import costs_of, evaluate
+    from gensynth.vocabulary import WEIGHTS_FILE
 
+    spec = spec_from_dict(best.spec or {})
     model = spec.build()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / WEIGHTS_FILE
         download_artifact(
             artifact_store=session.artifact_store,
             file_path=str(path),
-            artifact_id=best.user_attrs["weights_artifact"],
+            artifact_id=best.user_attrs[Attr.WEIGHTS],
         )
         load_weights(model, path)
     size = session.train_config.input_size
+    evaluate_at = {"task": spec.task, "input_size": size}
     metrics = {
         "task": spec.task,
-        "metric": best.user_attrs.get("metric_name"),
+        "metric": best.user_attrs.get(Attr.METRIC_NAME),
         "spec_hash": spec.spec_hash,
         "spec": spec.describe(),
-        "test": evaluate(model, session.data, task=spec.task, split="test", input_size=size),
+        "test": evaluate(model, session.data, split="test", **evaluate_at),
+        "val": evaluate(model, session.data, split="val", **evaluate_at),
         "note": "proxy-trained weights from the search (--final-epochs 0), tested once",
         **costs_of(spec, model),
-        "seed": best.user_attrs.get("seed"),
+        "seed": best.user_attrs.get(Attr.SEED),
     }
     save_model_dir(model_dir, spec, model, metrics)
     return metrics
 
 
-def _export(model: nn.Module, spec: ArchSpec, model_dir: Path) -> dict[str, Any]:
+def _export(model_dir: Path, spec_dict: dict[str, Any] | None) -> dict[str, Any]:
     from gensynth.backends import export_onnx
-    from gensynth.modeldir import ONNX_FILE
+    from gensynth.modeldir import load_model_dir
 
-    report = export_onnx(model, spec.input_shape, model_dir / ONNX_FILE)
+    loaded = load_model_dir(model_dir)
+    report = export_onnx(loaded.model, loaded.spec.input_shape, model_dir / ONNX_FILE)
     return {"path": str(report.path), "max_abs_diff": report.max_abs_diff, "opset": report.opset}
 
 
-def _latency(
-    session: ExploreSession, model: nn.Module, spec: ArchSpec, baseline: bool
-) -> dict[str, Any]:
-    from gensynth.backends import measure_latency
-    from gensynth.constraints import count_costs
-    from gensynth.prototypes import reference_spec
-
-    backend = session.spec.backend
-    kwargs: dict[str, Any] = {
-        "backend": backend,
-        "batch": session.spec.batch,
-        "threads": session.spec.threads,
-    }
-    mine = measure_latency(model, spec.input_shape, macs=count_costs(spec).macs, **kwargs)
-    result: dict[str, Any] = {"model": _latency_dict(mine)}
-    if baseline:
-        name = BASELINE[spec.task]
-        ref = reference_spec(
-            name,
-            in_channels=spec.in_channels,
-            input_size=spec.input_size,
-            num_classes=spec.num_classes,
-        )
-        theirs = measure_latency(
-            ref.build().eval(), ref.input_shape, macs=count_costs(ref).macs, **kwargs
-        )
-        result["baseline"] = {"name": name, **_latency_dict(theirs)}
-        result["speedup"] = theirs.median_ms / mine.median_ms
-    return result
-
-
-def _latency_dict(result: Any) -> dict[str, Any]:
-    keep = ("backend", "batch", "threads", "median_ms", "p90_ms", "per_image_ms", "images_per_s",
-            "cv", "repeats")  # fmt: skip
-    return {key: getattr(result, key) for key in keep if hasattr(result, key)}
+def _write_metrics(model_dir: Path, metrics: dict[str, Any]) -> None:
+    (model_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str) + "\n")
 
 
 def _write_leaderboard(out: Path, rows: list[LeaderboardRow]) -> None:

@@ -96,12 +96,40 @@ class Generator:
         rng = np.random.default_rng([self.study_spec.seed, trial.number])
         retry = trial.user_attrs.get(Attr.SPEC)
         if retry is not None:  # a re-queued trial whose process died: same spec again
-            proposal = self._check(spec_from_dict(retry), "retry", "re-run of a lost trial")
+            kept = trial.user_attrs.get(Attr.ORIGIN) == "reference"  # the reference stays one
+            origin = "reference" if kept else "retry"
+            proposal = self._check(spec_from_dict(retry), origin, "re-run of a lost trial")
+        elif self._wants_reference(history):
+            proposal = self.reference()
         elif rng.random() < self.mutation_probability(history):
             proposal = self._mutate(rng, history)
         else:
             proposal = self._sample(trial)
         return dataclasses.replace(proposal, seconds=time.perf_counter() - start)
+
+    def reference(self) -> Proposal:
+        """The task's hand design (``plain``, ``anet``) repaired into the limits like any other.
+
+        Generative synthesis starts from a prototype: the search's first trial is this design,
+        so its score is in the study and the first mutations start from it.
+        """
+        from gensynth.prototypes import get_reference
+        from gensynth.search.selection import REFERENCE
+
+        name = REFERENCE[self.study_spec.task]
+        design = get_reference(name).spec(**self.io)
+        return self._repair(design, "reference", f"the {name} reference, scaled into the limits")
+
+    def _wants_reference(self, history: list[TrialRecord]) -> bool:
+        """Generative studies of the reference's own prototype begin with the reference."""
+        from gensynth.prototypes import get_reference
+        from gensynth.search.selection import REFERENCE
+
+        if self.study_spec.strategy != "generative":
+            return False
+        if get_reference(REFERENCE[self.study_spec.task]).prototype != self.prototype.name:
+            return False
+        return not any(r.origin == "reference" and r.state != "FAIL" for r in history)
 
     def mutation_probability(self, history: list[TrialRecord]) -> float:
         """0 while exploring; then from 0.5 up to 0.85 as the budget is used."""

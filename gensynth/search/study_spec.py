@@ -49,8 +49,8 @@ OBJECTIVES = {
 #: for classify and 6 for segment at 100M MACs, the winner's full training included (most of
 #: it). Segmentation nets run at full resolution and are slower per image: a smaller budget.
 DEFAULT_BUDGET = {
-    "classify": {"trials": 10, "epochs": 4, "final_epochs": 8},
-    "segment": {"trials": 8, "epochs": 3, "final_epochs": 6},
+    "classify": {"trials": 10, "epochs": 4, "final_epochs": 8, "finalists": 3},
+    "segment": {"trials": 8, "epochs": 3, "final_epochs": 6, "finalists": 2},
 }
 _PARETO_HINT = "use --objectives netscore, or a Pareto pair like accuracy,macs or accuracy,latency"
 
@@ -79,6 +79,8 @@ class ExploreOptions:
     proxy_size: int | None = None
     proxy_samples: int | None = None
     final_epochs: int | None = None
+    finalists: int | None = None
+    accuracy_min: str | float | None = None
     study: str | None = None
     storage: str | None = None
     artifacts: str | None = None
@@ -133,6 +135,8 @@ class StudySpec:
     proxy_size: int | None
     proxy_samples: int | None
     final_epochs: int
+    finalists: int
+    accuracy_min: float | None
     study_name: str
     storage: str
     artifacts: str | None
@@ -243,6 +247,8 @@ def resolve_options(opts: ExploreOptions) -> StudySpec:
         proxy_size=_optional_positive(opts.proxy_size, "--proxy-size"),
         proxy_samples=_optional_positive(opts.proxy_samples, "--proxy-samples"),
         final_epochs=_final_epochs(opts.final_epochs, budget["final_epochs"]),
+        finalists=_positive(opts.finalists, budget["finalists"], "--finalists"),
+        accuracy_min=_accuracy_min(opts.accuracy_min, task),
         study_name=study_name,
         storage=storage,
         artifacts=opts.artifacts,
@@ -269,6 +275,23 @@ def _final_epochs(raw: int | None, default: int) -> int:
     if raw < 0:
         raise ConfigError(f"--final-epochs: expected 0 (skip) or more, got {raw}")
     return raw
+
+
+def _accuracy_min(raw: str | float | None, task: str) -> float | None:
+    """A requirement on the validation metric in percent: ``99%``, ``99`` or ``0.99``."""
+    if raw is None:
+        return None
+    what = "--accuracy-min" if task == "classify" else "--accuracy-min (mIoU for segment)"
+    text = str(raw).strip()
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise ConfigError(f"{what}: expected a percentage like 99% or 99.5, got {raw!r}") from None
+    if not text.endswith("%") and 0 < value <= 1:
+        value *= 100  # a fraction: 0.99 means 99%
+    if not 0 < value <= 100:
+        raise ConfigError(f"{what}: expected a percentage in (0, 100], got {raw!r}")
+    return value
 
 
 def _default_study_name(task: str, flops: int | None, latency_ms: float | None) -> str:

@@ -171,3 +171,19 @@ def test_rounding_gaps_are_filled_by_finer_rounding_or_nudges():
     assert result.feasible and band.contains(result.costs.macs)
     assert result.detail  # a fallback was needed: plain multiples of 8 miss a ±1% band
     assert math.isfinite(result.multiplier) and result.multiplier > 0
+
+
+@pytest.mark.parametrize("target", ["100M", "25M", "400M"])
+def test_the_plain_reference_repairs_into_a_band_and_stays_plain(target):
+    from gensynth.constraints import FlopsBand, repair
+    from gensynth.prototypes import reference_spec
+
+    plain = reference_spec("plain", num_classes=7)
+    band = FlopsBand.parse(target, "5%")
+    result = repair(plain, band)
+    assert result.feasible and band.contains(result.costs.macs)
+    spec = result.spec
+    assert [s.block for s in spec.stages] == ["basic"] * 4
+    assert all(s.depth == 1 and not s.se for s in spec.stages)
+    widths = [s.width for s in spec.stages]
+    assert widths == sorted(widths) and all(w % 8 == 0 for w in spec.widths())

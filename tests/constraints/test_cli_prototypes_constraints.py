@@ -27,7 +27,15 @@ def test_prototypes_list_shows_every_prototype_and_reference():
     result = runner.invoke(app, ["prototypes", "list", "--json"])
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.stdout)}
-    assert set(rows) == {"residual", "residual-unet", "resnet50", "resnet18", "unet", "anet"}
+    assert set(rows) == {
+        "residual",
+        "residual-unet",
+        "plain",
+        "resnet50",
+        "resnet18",
+        "unet",
+        "anet",
+    }
     assert rows["residual"]["macs"] == 99_464_896 and rows["residual"]["input"] == [1, 200, 200]
     assert rows["unet"]["input"] == [1, 200, 200]
     table = runner.invoke(app, ["prototypes", "list"])
@@ -64,7 +72,7 @@ def test_prototypes_show_unknown_name_lists_valid_ones():
     result = runner.invoke(app, ["prototypes", "show", "resnt50"])
     assert result.exit_code == 2
     line = _error_line(result)
-    assert "residual, residual-unet, anet, resnet18, resnet50, unet" in line
+    assert "residual, residual-unet, anet, plain, resnet18, resnet50, unet" in line
     assert "did you mean 'resnet50'?" in line
 
 

@@ -54,7 +54,8 @@ def test_a_worker_killed_mid_trial_is_replaced_and_its_trial_retried(tmp_path, d
     assert lost.state.name == "FAIL" and lost.user_attrs[Attr.FAIL_REASON] == "worker died"
     retry = next(t for t in trials if victim.number in t.system_attrs.get("retry_history", []))
     assert retry.user_attrs[Attr.SPEC] == victim.user_attrs[Attr.SPEC]
-    assert retry.state.name == "COMPLETE" and retry.user_attrs[Attr.ORIGIN] == "retry"
+    kept = "reference" if victim.user_attrs[Attr.ORIGIN] == "reference" else "retry"
+    assert retry.state.name == "COMPLETE" and retry.user_attrs[Attr.ORIGIN] == kept
     assert f"re-queued trial #{victim.number}" in output
     assert sum(t.state.name == "COMPLETE" for t in trials) >= 4
     check_invariants(trials)

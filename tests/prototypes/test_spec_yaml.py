@@ -71,8 +71,9 @@ def test_scale_width_rounds_to_multiples_of_8_with_a_floor(name):
     spec = default(name)
     for m in (0.01, 0.37, 1.0, 1.9):
         widths = spec.scale_width(m).widths()
-        assert all(w % 8 == 0 and w >= spec.min_width for w in widths)
-    assert spec.scale_width(1e-3).widths() == (spec.min_width,) * len(spec.widths())
+        floors = spec.width_floors()
+        assert all(w % 8 == 0 and w >= f for w, f in zip(widths, floors, strict=True))
+    assert spec.scale_width(1e-3).widths() == spec.width_floors()
     assert spec.scale_width(2.0).widths() == tuple(2 * w for w in spec.widths())
 
 

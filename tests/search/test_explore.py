@@ -140,11 +140,11 @@ def test_identical_specs_are_not_trained_twice(tmp_path, tiny_data, monkeypatch)
 
     monkeypatch.setattr(generator_module.Generator, "_sample", always_default)
     monkeypatch.setattr(generator_module.Generator, "mutation_probability", lambda s, h: 0.0)
-    spec = tiny_spec(tmp_path, trials=2, final_epochs=0)
+    spec = tiny_spec(tmp_path, trials=3, final_epochs=0)
     explore(spec, data=tiny_data, baseline=False, finalize_winner=False)
     origins = [t.user_attrs[Attr.ORIGIN] for t in _trials(spec)]
-    assert origins == ["sample", "reuse"]
-    assert _trials(spec)[1].user_attrs[Attr.REUSED_FROM] == 0
+    assert origins == ["reference", "sample", "reuse"]
+    assert _trials(spec)[2].user_attrs[Attr.REUSED_FROM] == 1
 
 
 def test_segmentation_exploration(tmp_path):

@@ -1,0 +1,193 @@
+"""How the winner is chosen: finalists trained in full, then an inspection engineer's rule.
+
+The search ranks candidates by NetScore on a short proxy budget. The few best of them, and
+the hand-designed reference net scaled into the same limits (``plain`` for classification,
+``anet`` for segmentation), are then trained in full with the same recipe and timed side by
+side on the deployment backend. A finalist qualifies when it is
+
+- at least as accurate on the validation split as the reference (and as ``--accuracy-min``),
+- and not slower than the reference beyond the measurement's own noise.
+
+The winner is the qualifying finalist with the highest NetScore: the generative-synthesis
+objective, argmax U subject to the requirements. The reference always qualifies against
+itself, so a winner exists unless an absolute ``--accuracy-min`` is out of reach; then the
+closest finalist is named instead. Test images are never used to choose.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from gensynth.studies.records import TrialRecord
+
+__all__ = [
+    "BASELINE",
+    "LATENCY_TOLERANCE",
+    "REFERENCE",
+    "Finalist",
+    "Selection",
+    "Verdict",
+    "pick_finalists",
+    "select_winner",
+]
+
+#: The hand design a winner must beat at the same limits, per task.
+REFERENCE = {"classify": "plain", "segment": "anet"}
+#: The large reference net the speed-up is quoted against, per task.
+BASELINE = {"classify": "resnet50", "segment": "unet"}
+#: A finalist may be this much slower than the reference (or the timing's spread, if larger).
+LATENCY_TOLERANCE = 0.05
+Utility = Callable[[float, float, float], float]
+
+
+@dataclasses.dataclass
+class Finalist:
+    """A candidate trained in full: its trial, its model folder, metrics and latency."""
+
+    record: TrialRecord
+    role: str  # "reference" or "candidate"
+    model_dir: Path
+    metrics: dict[str, Any]
+    latency_ms: float | None = None
+    latency_spread: float = 0.0
+
+    @property
+    def metric_name(self) -> str:
+        return str(self.metrics["metric"])
+
+    @property
+    def val_metric(self) -> float:
+        return float(self.metrics["val"][self.metric_name])
+
+    @property
+    def test_metric(self) -> float | None:
+        value = self.metrics.get("test", {}).get(self.metric_name)
+        return None if value is None else float(value)
+
+    @property
+    def params(self) -> int:
+        return int(self.metrics["params"])
+
+    @property
+    def macs(self) -> int:
+        return int(self.metrics["macs"])
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """One finalist against the rule: its NetScore and why it does not qualify, if so."""
+
+    finalist: Finalist
+    netscore: float
+    reasons: tuple[str, ...]
+
+    @property
+    def qualified(self) -> bool:
+        return not self.reasons
+
+    def to_json(self) -> dict[str, Any]:
+        f = self.finalist
+        return {
+            "trial": f.record.number,
+            "role": f.role,
+            "describe": f.record.describe,
+            "model_dir": str(f.model_dir),
+            "proxy_metric": f.record.metric,
+            "proxy_netscore": f.record.netscore,
+            "val_metric": f.val_metric,
+            "netscore_val": self.netscore,
+            "latency_ms": f.latency_ms,
+            "params": f.params,
+            "macs": f.macs,
+            "qualified": self.qualified,
+            "reasons": list(self.reasons),
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """The verdicts on every finalist, the requirement used, and the winner (or None)."""
+
+    verdicts: tuple[Verdict, ...]
+    winner: Finalist | None
+    reference: Finalist | None
+    required_metric: float | None
+    allowed_latency_ms: float | None
+
+    @property
+    def closest(self) -> Finalist:
+        """The most accurate finalist on validation: what to show when none qualifies."""
+        return max((v.finalist for v in self.verdicts), key=lambda f: f.val_metric)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": "highest NetScore among finalists at least as accurate (validation) as the "
+            "reference and --accuracy-min, and not slower than the reference",
+            "required_metric": self.required_metric,
+            "allowed_latency_ms": self.allowed_latency_ms,
+            "winner": None if self.winner is None else self.winner.record.number,
+            "reference": None if self.reference is None else self.reference.record.number,
+            "finalists": [verdict.to_json() for verdict in self.verdicts],
+        }
+
+
+def pick_finalists(
+    records: Sequence[TrialRecord], count: int, reference: TrialRecord | None
+) -> list[TrialRecord]:
+    """The reference and up to ``count`` other feasible trials, best NetScore first.
+
+    Trials at least as accurate on the proxy as the reference come first, so the finalists
+    have a chance to qualify; the rest fill up the count. Identical specs count once.
+    """
+    trained = [r for r in records if r.trained and r.spec_hash and r.metric is not None]
+    floor = reference.metric if reference is not None and reference.metric is not None else None
+    by_score = sorted(trained, key=lambda r: (-(r.netscore or float("-inf")), r.number))
+    ahead = [r for r in by_score if floor is None or (r.metric or 0.0) >= floor]
+    ordered = ahead + [r for r in by_score if r not in ahead]
+    chosen: list[TrialRecord] = [] if reference is None else [reference]
+    seen = {r.spec_hash for r in chosen}
+    for record in ordered:
+        if len(chosen) - (reference is not None) >= count:
+            break
+        if record.spec_hash not in seen:
+            chosen.append(record)
+            seen.add(record.spec_hash)
+    return chosen
+
+
+def select_winner(
+    finalists: Sequence[Finalist],
+    utility: Utility,
+    *,
+    accuracy_min: float | None = None,
+    latency_tolerance: float = LATENCY_TOLERANCE,
+) -> Selection:
+    """Apply the rule of this module to fully trained finalists."""
+    reference = next((f for f in finalists if f.role == "reference"), None)
+    floors = [accuracy_min, None if reference is None else reference.val_metric]
+    required = max((v for v in floors if v is not None), default=None)
+    allowed = None
+    if reference is not None and reference.latency_ms is not None:
+        slack = max(latency_tolerance, 2 * reference.latency_spread)
+        allowed = reference.latency_ms * (1 + slack)
+    verdicts = tuple(_verdict(f, utility, required, allowed) for f in finalists)
+    qualified = [v for v in verdicts if v.qualified]
+    best = max(qualified, key=lambda v: (v.netscore, v.finalist.role == "reference"), default=None)
+    winner = None if best is None else best.finalist
+    return Selection(verdicts, winner, reference, required, allowed)
+
+
+def _verdict(
+    finalist: Finalist, utility: Utility, required: float | None, allowed: float | None
+) -> Verdict:
+    reasons = []
+    if required is not None and finalist.val_metric < required:
+        reasons.append(f"validation {finalist.metric_name} {finalist.val_metric:.2f}% < "
+                       f"{required:.2f}%")  # fmt: skip
+    if allowed is not None and finalist.latency_ms is not None and finalist.latency_ms > allowed:
+        reasons.append(f"latency {finalist.latency_ms:.3g} ms > {allowed:.3g} ms")
+    score = utility(finalist.val_metric, finalist.params, finalist.macs)
+    return Verdict(finalist, score, tuple(reasons))
