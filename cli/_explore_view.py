@@ -70,9 +70,8 @@ class RichExploreView(ExploreEvents):
             f"[bold]{verb} study {start.study!r}[/bold] in {start.storage}\n"
             f"  task {start.task} · prototype {start.prototype} · limits {start.limits}\n"
             f"  data {start.data} · proxy training {start.proxy}\n"
-            f"  budget {start.trials} trials ({start.completed} done), stops after "
-            f"{_fmt_duration(start.timeout_s)} at the latest; then the winner is trained for "
-            f"{_epochs(start.final_epochs)}, exported and timed"
+            f"  budget {start.plan} · {start.completed} trials done · the search stops after "
+            f"{_fmt_duration(start.timeout_s)} at the latest"
         )
         if start.requeued:
             self.message(f"  re-queued lost trials: {', '.join(map(str, start.requeued))}")

@@ -90,4 +90,5 @@ def run_start(session: ExploreSession, done: int, requeued: list[int]) -> RunSta
         timeout_s=spec.timeout_s,
         final_epochs=spec.final_epochs,
         artifacts=str(session.artifact_dir),
+        plan=session.plan.describe(),
     )

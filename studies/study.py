@@ -23,6 +23,7 @@ __all__ = [
     "StudyAttrs",
     "load_existing_study",
     "open_study",
+    "stored_spec_of",
     "study_names",
 ]
 
@@ -112,6 +113,16 @@ def _check_resumable(
             f"study {name!r} in {redact(storage_url)} was made with " + "; ".join(problems[:4]),
             hint="pick a new --study name, or pass --force-resume to continue it anyway",
         )
+
+
+def stored_spec_of(storage: optuna.storages.BaseStorage, name: str) -> dict[str, Any] | None:
+    """The exploration spec a gensynth study ``name`` was created with, or None."""
+    import optuna
+
+    if name not in study_names(storage):
+        return None
+    spec = optuna.load_study(study_name=name, storage=storage).user_attrs.get(SPEC_KEY)
+    return spec if isinstance(spec, dict) else None
 
 
 def load_existing_study(name: str, storage_url: str) -> optuna.Study:

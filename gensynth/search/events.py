@@ -30,6 +30,7 @@ class RunStart:
     timeout_s: float | None
     final_epochs: int
     artifacts: str
+    plan: str = ""  # the budget, and the time each part is expected to take
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

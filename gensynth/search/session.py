@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from optuna.artifacts import FileSystemArtifactStore
 
     from gensynth.data.dataset import DefectDataset
+    from gensynth.search.budget import BudgetPlan
     from gensynth.search.study_spec import StudySpec
     from gensynth.studies.study import StudyAttrs
     from gensynth.training import TrainConfig
@@ -39,6 +40,7 @@ class ExploreSession:
     artifact_store: FileSystemArtifactStore
     artifact_dir: Path
     train_config: TrainConfig
+    plan: BudgetPlan
     worker: int = 0
 
 
@@ -101,9 +103,10 @@ def open_session(
 
     from gensynth.data import load_dataset
     from gensynth.prototypes import get_prototype
+    from gensynth.search.budget import fixed_plan, plan_budget
     from gensynth.studies.samplers import make_sampler
     from gensynth.studies.storage import open_storage, parse_storage_url
-    from gensynth.studies.study import open_study
+    from gensynth.studies.study import open_study, stored_spec_of
 
     get_prototype(spec.prototype)  # unknown names fail before any data is read
     latency = spec.limits.latency_indicator(spec.threads)  # so do unknown or missing backends
@@ -112,6 +115,18 @@ def open_session(
         size = spec.input_size or DEFAULT_INPUT_SIZE
         data = load_dataset(spec.data, task=spec.task, input_size=size, format=spec.data_format)
     _check_task_fit(spec, data)
+    io = {
+        "in_channels": 1,
+        "input_size": data.input_size,
+        "num_classes": data.num_classes if spec.task == "classify" else 1,
+    }
+    plan = fixed_plan(spec)
+    if spec.planned:
+        reference = Generator(spec, latency=latency, **io).reference().spec
+        stored = stored_spec_of(storage, spec.study_name)
+        spec, plan = plan_budget(
+            spec, data, reference, proxy_config(spec, data.input_size), stored
+        )
     study, resumed = open_study(
         spec.study_name,
         storage,
@@ -122,11 +137,6 @@ def open_session(
         force_resume=force_resume,
     )
     config = proxy_config(spec, data.input_size)
-    io = {
-        "in_channels": 1,
-        "input_size": data.input_size,
-        "num_classes": data.num_classes if spec.task == "classify" else 1,
-    }
     artifact_dir = parse_storage_url(spec.storage).artifact_dir(
         Path(spec.artifacts) if spec.artifacts else None
     )
@@ -143,5 +153,6 @@ def open_session(
         artifact_store=FileSystemArtifactStore(str(artifact_dir)),
         artifact_dir=artifact_dir,
         train_config=config,
+        plan=plan,
         worker=worker,
     )

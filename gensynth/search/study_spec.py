@@ -52,6 +52,8 @@ DEFAULT_BUDGET = {
     "classify": {"trials": 10, "epochs": 4, "final_epochs": 8, "finalists": 3},
     "segment": {"trials": 8, "epochs": 3, "final_epochs": 6, "finalists": 2},
 }
+#: Budget fields the planner chooses from measured speed when no flag or config sets them.
+PLANNED = ("trials", "final_epochs", "finalists", "timeout")
 _PARETO_HINT = "use --objectives netscore, or a Pareto pair like accuracy,macs or accuracy,latency"
 
 
@@ -81,6 +83,7 @@ class ExploreOptions:
     final_epochs: int | None = None
     finalists: int | None = None
     accuracy_min: str | float | None = None
+    budget: str | int | float | None = None
     study: str | None = None
     storage: str | None = None
     artifacts: str | None = None
@@ -137,6 +140,8 @@ class StudySpec:
     final_epochs: int
     finalists: int
     accuracy_min: float | None
+    budget_s: float | None  # the planned time of the whole run (None: the data's default)
+    planned: tuple[str, ...]  # budget fields left to the planner (not given by the user)
     study_name: str
     storage: str
     artifacts: str | None
@@ -249,6 +254,8 @@ def resolve_options(opts: ExploreOptions) -> StudySpec:
         final_epochs=_final_epochs(opts.final_epochs, budget["final_epochs"]),
         finalists=_positive(opts.finalists, budget["finalists"], "--finalists"),
         accuracy_min=_accuracy_min(opts.accuracy_min, task),
+        budget_s=_budget(opts.budget),
+        planned=_planned(opts),
         study_name=study_name,
         storage=storage,
         artifacts=opts.artifacts,
@@ -267,6 +274,19 @@ def _timeout(raw: str | int | float | None) -> float | None:
     if str(raw).strip().lower() in ("none", "0", "off"):
         return None
     return parse_duration(raw, what="--timeout", default_unit="s")
+
+
+def _budget(raw: str | int | float | None) -> float | None:
+    if raw is None or str(raw).strip().lower() in ("off", "none"):
+        return None
+    return parse_duration(raw, what="--budget", default_unit="m")
+
+
+def _planned(opts: ExploreOptions) -> tuple[str, ...]:
+    """The budget fields no flag set; ``--budget off`` keeps the fixed defaults instead."""
+    if opts.budget is not None and str(opts.budget).strip().lower() in ("off", "none"):
+        return ()
+    return tuple(name for name in PLANNED if getattr(opts, name) is None)
 
 
 def _final_epochs(raw: int | None, default: int) -> int:
