@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Any
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress,
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
 )
 
-from gensynth.cli._common import err, out
+from gensynth.cli._common import Progress, err, out
 from gensynth.cli._tables import print_leaderboard
 from gensynth.constraints.quantities import format_count
 from gensynth.search.events import ExploreEvents
@@ -26,16 +25,18 @@ if TYPE_CHECKING:
 __all__ = ["RichExploreView", "print_result"]
 
 
-def _fmt_duration(seconds: float | None) -> str:
+def _time_limit(seconds: float | None) -> str:
     if seconds is None:
         return "no time limit"
-    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+    limit = f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+    return f"stops after {limit} at the latest"
 
 
 class RichExploreView(ExploreEvents):
     """Progress on stderr: the trial bar, the current candidate's training, best so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, baseline: bool = True) -> None:
+        self.baseline = baseline
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -55,7 +56,9 @@ class RichExploreView(ExploreEvents):
         self.progress.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:  # the error is the last word: no final bars above it
+            self.progress.live.transient = True
         self.progress.stop()
 
     def message(self, text: str) -> None:
@@ -68,8 +71,8 @@ class RichExploreView(ExploreEvents):
             f"[bold]{verb} study {info['study']!r}[/bold] in {info['storage']}\n"
             f"  task {info['task']} · prototype {info['prototype']} · limits {info['limits']}\n"
             f"  data {info['data']} · proxy training {info['proxy']}\n"
-            f"  budget {info['trials']} trials ({info['completed']} done), stops after "
-            f"{_fmt_duration(info['timeout_s'])} at the latest; then the winner is trained for "
+            f"  budget {info['trials']} trials ({info['completed']} done), "
+            f"{_time_limit(info['timeout_s'])}; then the winner is trained for "
             f"{_epochs(info['final_epochs'])}, exported and timed"
         )
         if info["requeued"]:
@@ -112,7 +115,8 @@ class RichExploreView(ExploreEvents):
     def stage(self, name: str, total: int | None = None) -> None:
         labels = {"final-train": f"Training the winner in full ({_epochs(total or 0)})",
                   "export": "Exporting to ONNX (parity checked)",
-                  "latency": "Timing the winner and the baseline"}  # fmt: skip
+                  "latency": "Timing the winner" + (" and the baseline" if self.baseline
+                                                       else "")}  # fmt: skip
         self.message(f"[bold]{labels.get(name, name)}[/bold]")
 
     def _best_text(self) -> str:

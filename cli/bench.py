@@ -99,7 +99,9 @@ def _run_with_progress(
     threads: int | None,
     timing: dict[str, Any],
 ) -> BenchReport:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+
+    from gensynth.cli._common import Progress
 
     total = len(names) * len(batches)
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())

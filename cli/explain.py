@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import typer
 
-from gensynth.cli._common import JsonOpt, OverwriteOpt, SeedOpt, err, out, print_json
+from gensynth.cli._common import JsonOpt, OverwriteOpt, SeedOpt, SkipBadOpt, err, out, print_json
 from gensynth.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -112,7 +112,9 @@ def _check_gates(gates: list[Gate], data: DefectDataset, task: str) -> None:
             )
 
 
-def _load_data(loaded: LoadedModel, data: str | None, data_format: str | None, seed: int):
+def _load_data(
+    loaded: LoadedModel, data: str | None, data_format: str | None, seed: int, skip_bad: bool
+):
     """The data set at the model's input size, split with the seed the model was trained on."""
     from gensynth.data import load_dataset
 
@@ -128,6 +130,7 @@ def _load_data(loaded: LoadedModel, data: str | None, data_format: str | None, s
             input_size=loaded.spec.input_size,
             format=data_format,
             seed=split_seed,
+            skip_bad=skip_bad,
         )
     return source, split_seed, dataset
 
@@ -206,14 +209,9 @@ def _describe(loaded: LoadedModel, source: str, split_seed: int, data: DefectDat
 
 
 def _run(loaded: LoadedModel, dataset: DefectDataset, config: Any, threads: int | None):
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
+    from gensynth.cli._common import Progress
     from gensynth.explain import Subject, run_audit
     from gensynth.training import num_threads
 
@@ -272,6 +270,7 @@ def explain_cmd(
     ] = None,
     seed: SeedOpt = 0,
     overwrite: OverwriteOpt = False,
+    skip_bad: SkipBadOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Audit what a trained model looks at: heat maps, critical factors, metrics, a report.
@@ -288,7 +287,7 @@ def explain_cmd(
     config = AuditConfig(methods=names, samples=samples, tau=tau, seed=seed, ig_steps=ig_steps)
     loaded = load_model_dir(model_dir)
     prepare_out_dir(out_dir, overwrite=overwrite, what="report folder")
-    source, split_seed, dataset = _load_data(loaded, data, data_format, seed)
+    source, split_seed, dataset = _load_data(loaded, data, data_format, seed, skip_bad)
     warnings = _check_data(loaded, dataset)
     _check_gates(gates, dataset, loaded.spec.task)
     for warning in warnings:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gensynth.cli._common import JsonOpt, TaskChoice, err, print_json
+from gensynth.cli._common import JsonOpt, OverwriteOpt, SkipBadOpt, TaskChoice, err, print_json
 
 _EXAMPLES = """
 
@@ -62,7 +62,9 @@ def explore_cmd(
     trials: Annotated[
         int | None, Opt("--trials", help="Completed trials to reach (10; seg 8).")
     ] = None,
-    timeout: Annotated[str | None, Opt("--timeout", help="Stop after, e.g. 30m (30m).")] = None,
+    timeout: Annotated[
+        str | None, Opt("--timeout", help="Stop after, e.g. 30m (30m); off: no limit.")
+    ] = None,
     epochs: Annotated[
         int | None, Opt("--epochs", help="Proxy epochs per candidate (4; seg 3).")
     ] = None,
@@ -100,6 +102,8 @@ def explore_cmd(
     no_baseline: Annotated[
         bool, Opt("--no-baseline", help="Skip timing the ResNet-50/U-Net baseline.")
     ] = False,
+    skip_bad: SkipBadOpt = False,
+    overwrite: OverwriteOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Search for a network within the limits, then train, export and time the winner."""
@@ -115,7 +119,7 @@ def explore_cmd(
         proxy_samples=proxy_samples,
         final_epochs=final_epochs, study=study, storage=storage, artifacts=artifacts,
         engine=_engine(engine), workers=workers, ray_address=ray_address,
-        strategy=_strategy(strategy), seed=seed, out=out_dir,
+        strategy=_strategy(strategy), seed=seed, out=out_dir, skip_bad=skip_bad or None,
     )  # fmt: skip
     base = ExploreOptions.from_file(config) if config is not None else ExploreOptions()
     spec = resolve_options(base.merged(given))
@@ -123,10 +127,11 @@ def explore_cmd(
 
     stop = StopSignal()
     try:
-        with RichExploreView() as view:
+        with RichExploreView(baseline=not no_baseline) as view:
             result = explore(
-                spec, view, force_resume=force_resume, baseline=not no_baseline, stop=stop
-            )
+                spec, view, force_resume=force_resume, overwrite=overwrite,
+                baseline=not no_baseline, stop=stop,
+            )  # fmt: skip
     except KeyboardInterrupt:
         err.print(
             "[yellow]Interrupted.[/yellow] Finished trials are saved in the study; rerun the "
