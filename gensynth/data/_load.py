@@ -71,7 +71,13 @@ def check_input_size(input_size: int) -> int:
     """
     if isinstance(input_size, bool) or not isinstance(input_size, (int, np.integer)):
         raise ConfigError(f"input size: expected a positive integer, got {input_size!r}")
-    return parse_input_size(int(input_size))
+    try:
+        return parse_input_size(int(input_size))
+    except ConfigError as error:
+        where = "it is --input-size, or the input_size of the spec"
+        raise ConfigError(
+            error.message, hint=f"{where}; {error.hint}" if error.hint else where
+        ) from None
 
 
 def require_masks(scan: Scan, task: str) -> str | None:
