@@ -14,14 +14,18 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import Progress as _RichProgress
 
 from gensynth.errors import GensynthError
+from gensynth.redaction import scrub
 
 __all__ = [
     "DataOpt",
     "JsonOpt",
     "OverwriteOpt",
+    "Progress",
     "SeedOpt",
+    "SkipBadOpt",
     "StorageOpt",
     "TaskChoice",
     "err",
@@ -60,21 +64,56 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 OverwriteOpt = Annotated[
     bool, typer.Option("--overwrite", help="Write into an output folder that is not empty.")
 ]
+SkipBadOpt = Annotated[
+    bool,
+    typer.Option(
+        "--skip-bad",
+        help="Leave out bad images and masks (gensynth data check lists them) instead of "
+        "refusing the data.",
+    ),
+]
+
+
+class Progress(_RichProgress):
+    """Rich's progress display, minus the empty line it leaves on a pipe or a file.
+
+    On stop, Rich ends the last bars it drew with a newline, but it does so even when it drew
+    nothing (transient bars, no task shown yet): an empty line, printed before any error
+    that followed, so ``2>&1 | head -1`` showed nothing.
+    """
+
+    def stop(self) -> None:
+        if self.disable:
+            return
+        drawn = not self.live.transient and any(task.visible for task in self.tasks)
+        self.live.stop()
+        if drawn and not self.console.is_interactive and not self.console.is_jupyter:
+            self.console.print()
 
 
 def debug_enabled() -> bool:
     return os.environ.get("GENSYNTH_DEBUG", "") not in ("", "0")
 
 
+def _one_line(text: str) -> str:
+    """Secrets scrubbed, markup escaped, and no line breaks (a driver's text may hold some)."""
+    return " ".join(scrub(text).split()).replace("[", r"\[")
+
+
 def report_error(error: GensynthError) -> None:
     """One red ``Error:`` line on stderr: what was wrong, what was expected, what to try."""
-    text = error.message.replace("[", r"\[")
+    text = _one_line(error.message)
     if error.hint:
-        text += f" [dim]({error.hint.replace('[', chr(92) + '[')})[/dim]"
+        text += f" [dim]({_one_line(error.hint)})[/dim]"
     err.print(f"[bold red]Error:[/bold red] {text}", highlight=False)
+
+
+def report_interrupt() -> None:
+    """The one line a Ctrl-C leaves (exit code 130)."""
+    err.print("[yellow]Interrupted[/yellow] (Ctrl-C); stopped.", highlight=False)
 
 
 def print_json(data: Any) -> None:
     """JSON to stdout, unstyled, so scripts can read it."""
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.write(scrub(json.dumps(data, indent=2, default=str)) + "\n")
     sys.stdout.flush()

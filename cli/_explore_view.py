@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Any
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress,
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
 )
 
-from gensynth.cli._common import err, out
+from gensynth.cli._common import Progress, err, out
 from gensynth.cli._tables import print_finalists, print_leaderboard
 from gensynth.constraints.quantities import format_count
 from gensynth.search.events import ExploreEvents
@@ -28,16 +27,18 @@ if TYPE_CHECKING:
 __all__ = ["RichExploreView", "print_result"]
 
 
-def _fmt_duration(seconds: float | None) -> str:
+def _time_limit(seconds: float | None) -> str:
     if seconds is None:
         return "no time limit"
-    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+    limit = f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+    return f"stops after {limit} at the latest"
 
 
 class RichExploreView(ExploreEvents):
     """Progress on stderr: the trial bar, the current candidate's training, best so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, baseline: bool = True) -> None:
+        self.baseline = baseline
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -57,7 +58,9 @@ class RichExploreView(ExploreEvents):
         self.progress.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:  # the error is the last word: no final bars above it
+            self.progress.live.transient = True
         self.progress.stop()
 
     def message(self, text: str) -> None:
@@ -70,8 +73,8 @@ class RichExploreView(ExploreEvents):
             f"[bold]{verb} study {start.study!r}[/bold] in {start.storage}\n"
             f"  task {start.task} · prototype {start.prototype} · limits {start.limits}\n"
             f"  data {start.data} · proxy training {start.proxy}\n"
-            f"  budget {start.plan} · {start.completed} trials done · the search stops after "
-            f"{_fmt_duration(start.timeout_s)} at the latest"
+            f"  budget {start.plan} · {start.completed} trials done · the search "
+            f"{_time_limit(start.timeout_s)}"
         )
         if start.requeued:
             self.message(f"  re-queued lost trials: {', '.join(map(str, start.requeued))}")
@@ -119,7 +122,8 @@ class RichExploreView(ExploreEvents):
 
     def stage(self, name: str, total: int | None = None) -> None:
         labels = {"export": "Exporting the winner to ONNX (parity checked)",
-                  "latency": "Timing the finalists side by side"}  # fmt: skip
+                  "latency": "Timing the finalists side by side"
+                  + (" and the baseline" if self.baseline else "")}  # fmt: skip
         self.message(f"[bold]{labels.get(name, name)}[/bold]")
 
     def _best_text(self) -> str:

@@ -111,7 +111,9 @@ def _run_with_progress(
     threads: list[int] | None,
     timing: dict[str, Any],
 ) -> BenchReport:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+
+    from gensynth.cli._common import Progress
 
     total = len(names) * len(batches) * len(threads or [None])
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())

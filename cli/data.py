@@ -131,10 +131,10 @@ def check(
     as_json: JsonOpt = False,
 ) -> None:
     """Report the layout, counts and bad files of a data folder (see CHECK_HELP)."""
-    from gensynth.constraints.quantities import parse_positive_int
+    from gensynth.constraints.quantities import parse_input_size
     from gensynth.data import check_dataset
 
-    side = parse_positive_int(size, what="--size")
+    side = parse_input_size(size, what="--size")
     with _progress("checking") as progress:
         report = check_dataset(
             path,

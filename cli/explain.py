@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import typer
 
-from gensynth.cli._common import JsonOpt, OverwriteOpt, SeedOpt, err, out, print_json
+from gensynth.cli._common import JsonOpt, OverwriteOpt, SeedOpt, SkipBadOpt, err, out, print_json
 
 if TYPE_CHECKING:
     from gensynth.explain import AuditPlan
@@ -78,13 +78,9 @@ def _print_table(summary: dict[str, Any], folder: Path) -> None:
 
 
 def _run(plan: AuditPlan) -> Any:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
+    from gensynth.cli._common import Progress
 
     if plan.config.samples > plan.available:
         err.print(f"Note: the test split holds {plan.available} samples; explaining all of them.")
@@ -138,6 +134,7 @@ def explain_cmd(
     ] = None,
     seed: SeedOpt = 0,
     overwrite: OverwriteOpt = False,
+    skip_bad: SkipBadOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Audit what a trained model looks at: heat maps, critical factors, metrics, a report.
@@ -146,12 +143,13 @@ def explain_cmd(
     --fail-under impact_score=0.6 --fail-under mask_energy=0.3
     """
     from gensynth.explain import evaluate_gates, open_audit, summarize, write_report
-    from gensynth.modeldir import prepare_out_dir
+    from gensynth.paths import prepare_out_dir
 
     with err.status(f"Loading {model_dir} and its data..."):
         plan = open_audit(
             model_dir, methods=methods, samples=samples, tau=tau, ig_steps=ig_steps, seed=seed,
             fail_under=fail_under, data=data, data_format=data_format, threads=threads,
+            skip_bad=skip_bad,
         )  # fmt: skip
     prepare_out_dir(out_dir, overwrite=overwrite, what="report folder")
     for warning in plan.warnings:

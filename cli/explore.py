@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gensynth.cli._common import JsonOpt, TaskChoice, err, print_json
+from gensynth.cli._common import JsonOpt, OverwriteOpt, SkipBadOpt, TaskChoice, err, print_json
 
 _EXAMPLES = """
 
@@ -62,7 +62,9 @@ def explore_cmd(
     trials: Annotated[
         int | None, Opt("--trials", help="Completed trials to reach (10; seg 8).")
     ] = None,
-    timeout: Annotated[str | None, Opt("--timeout", help="Stop after, e.g. 30m (30m).")] = None,
+    timeout: Annotated[
+        str | None, Opt("--timeout", help="Stop after, e.g. 30m (30m); off: no limit.")
+    ] = None,
     epochs: Annotated[
         int | None, Opt("--epochs", help="Proxy epochs per candidate (4; seg 3).")
     ] = None,
@@ -107,6 +109,8 @@ def explore_cmd(
     no_baseline: Annotated[
         bool, Opt("--no-baseline", help="Skip timing the ResNet-50/U-Net baseline.")
     ] = False,
+    skip_bad: SkipBadOpt = False,
+    overwrite: OverwriteOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Search for a network within the limits, then train, export and time the winner."""
@@ -122,15 +126,18 @@ def explore_cmd(
         final_epochs=final_epochs, finalists=finalists, accuracy_min=accuracy_min,
         study=study, storage=storage, artifacts=artifacts,
         engine=engine, workers=workers, ray_address=ray_address,
-        strategy=strategy, seed=seed, out=out_dir,
+        strategy=strategy, seed=seed, out=out_dir, skip_bad=skip_bad or None,
     )  # fmt: skip
     base = ExploreOptions.from_file(config) if config is not None else ExploreOptions()
     spec = resolve_options(base.merged(given))
     from gensynth.cli._explore_view import RichExploreView, print_result
 
     try:
-        with RichExploreView() as view:
-            result = explore(spec, view, force_resume=force_resume, baseline=not no_baseline)
+        with RichExploreView(baseline=not no_baseline) as view:
+            result = explore(
+                spec, view, force_resume=force_resume, overwrite=overwrite,
+                baseline=not no_baseline,
+            )  # fmt: skip
     except KeyboardInterrupt:
         err.print(
             "[yellow]Interrupted.[/yellow] Finished trials are saved in the study; rerun the "

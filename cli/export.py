@@ -31,12 +31,13 @@ def export_cmd(
     """
     from gensynth.backends import export_onnx
     from gensynth.errors import ConfigError
-    from gensynth.modeldir import ONNX_FILE, load_model_dir
+    from gensynth.modeldir import ONNX_FILE, check_onnx_target, load_model_dir
 
     if not tolerance >= 0:
         raise ConfigError(f"--tolerance: expected a number >= 0, got {tolerance!r}")
     loaded = load_model_dir(model_dir)
     target = onnx if onnx is not None else model_dir / ONNX_FILE
+    check_onnx_target(target)
     with err.status(f"Exporting {loaded.spec.describe()} to ONNX"):
         report = export_onnx(loaded.model, loaded.spec.input_shape, target, tolerance=tolerance)
     if json_out:

@@ -69,9 +69,9 @@ def list_command(
     from rich.table import Table
 
     from gensynth.constraints.indicator import compact_count
-    from gensynth.constraints.quantities import parse_positive_int
+    from gensynth.constraints.quantities import parse_input_size
 
-    rows = _rows(parse_positive_int(input_size, what="--input-size"))
+    rows = _rows(parse_input_size(input_size, what="--input-size"))
     if json_output:
         print_json(rows)
         return
@@ -99,6 +99,7 @@ def resolve(
     num_classes: int | None = None,
 ) -> tuple[ArchSpec, str]:
     """A prototype's default spec or a reference spec by name, and what it is."""
+    from gensynth.constraints.quantities import parse_input_size
     from gensynth.errors import ConfigError
     from gensynth.prototypes import PROTOTYPES, get_prototype, list_references, reference_spec
     from gensynth.registry import closest
@@ -109,6 +110,8 @@ def resolve(
             raise ConfigError(
                 f"--{what.replace('_', '-')}: expected a positive integer, got {value}"
             )
+    if input_size is not None:
+        parse_input_size(input_size, what="--input-size")
     if name in PROTOTYPES:
         return get_prototype(name).default_spec(**io), f"{name} (default design)"
     if name in list_references():

@@ -10,12 +10,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gensynth.cli._common import DataOpt, JsonOpt, OverwriteOpt, SeedOpt, err, out, print_json
+from gensynth.cli._common import (
+    DataOpt,
+    JsonOpt,
+    OverwriteOpt,
+    SeedOpt,
+    SkipBadOpt,
+    err,
+    out,
+    print_json,
+)
 from gensynth.errors import ConfigError
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
-
+    from gensynth.cli._common import Progress
     from gensynth.prototypes import ArchSpec
 
 __all__ = ["COMMANDS", "train_cmd"]
@@ -165,6 +173,7 @@ def train_cmd(
         int | None, typer.Option("--threads", help="Torch CPU threads (default: all cores).")
     ] = None,
     overwrite: OverwriteOpt = False,
+    skip_bad: SkipBadOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Train a spec with the full budget, test it once, and write a model directory.
@@ -174,10 +183,11 @@ def train_cmd(
 
     Example: gensynth train --spec best/spec.yaml --data synthetic --out models/tiny
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
+    from gensynth.cli._common import Progress
     from gensynth.data import load_dataset
-    from gensynth.modeldir import prepare_out_dir
+    from gensynth.paths import prepare_out_dir
     from gensynth.training import TrainConfig, primary_metric, train_to_dir
 
     _check_positive(epochs=epochs, batch_size=batch_size, lr=lr, threads=threads)
@@ -187,8 +197,9 @@ def train_cmd(
     options.update({k: v for k, v in (("batch_size", batch_size), ("lr", lr)) if v is not None})
     config = TrainConfig.for_task(arch.task, **options)
     dataset = load_dataset(
-        data, task=arch.task, input_size=arch.input_size, format=data_format, seed=seed
-    )
+        data, task=arch.task, input_size=arch.input_size, format=data_format, seed=seed,
+        skip_bad=skip_bad,
+    )  # fmt: skip
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with (
         Progress(*columns, console=err, transient=True) as bar,

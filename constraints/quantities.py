@@ -8,13 +8,17 @@ import re
 from gensynth.errors import ConfigError
 
 __all__ = [
+    "MAX_INPUT_SIZE",
+    "MIN_INPUT_SIZE",
     "format_count",
     "format_ms",
     "parse_count",
     "parse_duration",
     "parse_fraction",
+    "parse_input_size",
     "parse_int_list",
     "parse_latency_ms",
+    "parse_optional_duration",
     "parse_positive_int",
 ]
 
@@ -22,6 +26,11 @@ _SUFFIX = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}
 _COUNT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmgt]?)\s*$", re.IGNORECASE)
 _UNITS_S = {"ms": 1e-3, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "us": 1e-6}
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(us|ms|s|min|m|h)?\s*$", re.IGNORECASE)
+#: Words that mean "no limit" where a limit may be switched off (``--timeout off``).
+NO_LIMIT = ("off", "none")
+#: The square image side, in pixels, every command loads, trains and synthesises at: below
+#: 32 a defect is a handful of pixels and every design learns at chance.
+MIN_INPUT_SIZE, MAX_INPUT_SIZE = 32, 4096
 
 
 def parse_count(text: str | int | float, *, what: str = "count") -> int:
@@ -87,6 +96,36 @@ def parse_positive_int(text: str | int, *, what: str) -> int:
     if value <= 0:
         raise ConfigError(f"{what}: expected a positive integer, got {text!r}")
     return value
+
+
+def parse_input_size(text: str | int, *, what: str = "input size") -> int:
+    """An image side in pixels from ``MIN_INPUT_SIZE`` to ``MAX_INPUT_SIZE``."""
+    value = parse_positive_int(text, what=what)
+    if not MIN_INPUT_SIZE <= value <= MAX_INPUT_SIZE:
+        raise ConfigError(
+            f"{what}: expected an image side from {MIN_INPUT_SIZE} to {MAX_INPUT_SIZE} pixels, "
+            f"got {text!r}",
+            hint=f"NEU images are 200; below {MIN_INPUT_SIZE} a defect is a few pixels",
+        )
+    return value
+
+
+def parse_optional_duration(
+    text: str | float, *, what: str = "duration", default_unit: str = "s"
+) -> float | None:
+    """A duration as in :func:`parse_duration`, or None for ``off`` / ``none`` (no limit).
+
+    Zero is refused, as for every other limit: write ``off`` for no limit.
+    """
+    if isinstance(text, str) and text.strip().lower() in NO_LIMIT:
+        return None
+    try:
+        return parse_duration(text, what=what, default_unit=default_unit)
+    except ConfigError:
+        raise ConfigError(
+            f"{what}: expected a positive duration like 90s, 30m or 2h, or 'off' for no "
+            f"limit, got {text!r}"
+        ) from None
 
 
 def parse_int_list(text: str, *, what: str) -> list[int]:

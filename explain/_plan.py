@@ -106,6 +106,7 @@ def open_audit(
     data: str | None = None,
     data_format: str | None = None,
     threads: int | None = None,
+    skip_bad: bool = False,
 ) -> AuditPlan:
     """Load the model and its data, and check every setting and gate, before any work."""
     from gensynth.modeldir import load_model_dir
@@ -121,7 +122,7 @@ def open_audit(
     gates = [parse_gate(text, names) for text in fail_under or []]
     config = AuditConfig(methods=names, samples=samples, tau=tau, seed=seed, ig_steps=ig_steps)
     loaded = load_model_dir(model_dir)
-    source, split_seed, dataset = _load_data(loaded, data, data_format, seed)
+    source, split_seed, dataset = _load_data(loaded, data, data_format, seed, skip_bad)
     check_compatible(loaded.spec, dataset)
     _check_gates(gates, dataset, loaded.spec.task)
     warnings = _warnings(loaded, dataset)
@@ -134,7 +135,7 @@ def _trained_data(loaded: LoadedModel) -> dict[str, Any]:
 
 
 def _load_data(
-    loaded: LoadedModel, data: str | None, data_format: str | None, seed: int
+    loaded: LoadedModel, data: str | None, data_format: str | None, seed: int, skip_bad: bool
 ) -> tuple[str, int, DefectDataset]:
     """The data at the model's input size, split with the seed the model was trained on."""
     from gensynth.data import load_dataset
@@ -149,6 +150,7 @@ def _load_data(
         input_size=loaded.spec.input_size,
         format=data_format,
         seed=split_seed,
+        skip_bad=skip_bad,
     )
     return source, split_seed, dataset
 

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import yaml
 
 from gensynth.errors import ConfigError
+from gensynth.paths import require_file
 from gensynth.registry import closest
 
 __all__ = [
@@ -34,9 +35,7 @@ T = TypeVar("T")
 
 def load_yaml(path: str | Path, *, what: str = "file") -> Any:
     """``yaml.safe_load`` of a file, with one-line errors for a missing or non-YAML file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{what} {str(path)!r} does not exist", hint="check the path")
+    path = require_file(Path(path), what=what)
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as err:
@@ -85,7 +84,8 @@ def to_dict(obj: Any) -> Any:
 def from_dict(cls: type[T], data: Any, path: str = "") -> T:
     """Build dataclass ``cls`` from ``data``, checking every field against its type hint."""
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{path or 'spec'}: expected a mapping, got {_show(data)}")
+        where = f"{path}: " if path else ""
+        raise ConfigError(f"{where}expected a mapping of keys to values, got {_show(data)}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
     for key in data:

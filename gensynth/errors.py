@@ -7,6 +7,7 @@ __all__ = [
     "ConfigError",
     "ConstraintError",
     "DataError",
+    "FileAccessError",
     "GensynthError",
     "StorageError",
     "TrialFailed",
@@ -47,6 +48,10 @@ class ConstraintError(GensynthError):
 
 class BackendUnavailable(GensynthError):
     """A latency backend whose hardware or package is missing on this machine."""
+
+
+class FileAccessError(GensynthError):
+    """A file or folder the system refused: no permission, a read-only or a full disk."""
 
 
 class StorageError(GensynthError):

@@ -41,6 +41,7 @@ def explore(
     events: ExploreEvents | None = None,
     *,
     force_resume: bool = False,
+    overwrite: bool = False,
     finalize_winner: bool = True,
     baseline: bool = True,
     stop: StopSignal | None = None,
@@ -49,9 +50,13 @@ def explore(
     """Run (or continue) the study described by ``spec`` and finalise its winner in ``out``.
 
     ``data`` replaces loading ``spec.data`` (tests, notebooks); it must match the spec's task.
+    ``overwrite`` lets the winner replace the files of an earlier run in ``out``.
     """
+    from gensynth.modeldir import check_explore_out
     from gensynth.search.finalize import finalize
 
+    if finalize_winner:  # before an hour of search, not after it
+        check_explore_out(Path(spec.out), overwrite=overwrite)
     engine = engine_for(spec)  # engine misfits fail before any data is read or study opened
     events = events or ExploreEvents()
     started = time.monotonic()

@@ -47,9 +47,9 @@ class Registry(Generic[T]):
         except KeyError:
             valid = sorted(self._items)
             near = closest(name, valid)
-            hint = f"did you mean {near!r}?" if near else f"valid: {', '.join(valid)}"
             raise ConfigError(
-                f"unknown {self.kind} {name!r}; expected one of: {', '.join(valid)}", hint=hint
+                f"unknown {self.kind} {name!r}; expected one of: {', '.join(valid)}",
+                hint=f"did you mean {near!r}?" if near else None,
             ) from None
 
     def names(self) -> list[str]:

@@ -176,6 +176,11 @@ def spec_from_dict(data: Any, path: str = "") -> ArchSpec:
 def load_spec(path: str | Path) -> ArchSpec:
     """Read a spec YAML file; errors name the file and the bad field path."""
     data = load_yaml(path, what="spec file")
+    if data is None:
+        raise ConfigError(
+            f"spec file {str(path)!r} is empty; expected a spec",
+            hint="e.g. gensynth prototypes show residual > spec.yaml",
+        )
     try:
         return spec_from_dict(data)
     except ConfigError as err:

@@ -13,6 +13,7 @@ from gensynth.data._formats import Problem
 from gensynth.data._load import (
     Collected,
     build_dataset,
+    check_classes,
     check_input_size,
     check_task,
     collect,
@@ -103,6 +104,8 @@ def check_dataset(
     scan, decoded = collected.scan, collected.decoded
     problems = list(collected.problems)
     if task is not None and (why := require_masks(scan, task)):
+        problems.append(Problem(".", why))
+    if why := check_classes(scan, task):
         problems.append(Problem(".", why))
     counts = {name: dict.fromkeys(("total", *SPLITS), 0) for name in scan.class_names}
     for i in decoded.ok:

@@ -10,8 +10,10 @@ from typing import Literal
 
 import numpy as np
 
+from gensynth.constraints.quantities import MAX_INPUT_SIZE, parse_input_size
 from gensynth.data import _cache, _decode
-from gensynth.data._formats import Problem, Scan, scan_folder
+from gensynth.data._classes import HIDDEN, is_image
+from gensynth.data._formats import DETECT_ORDER, FORMATS, Problem, Scan, scan_folder
 from gensynth.data._split import fingerprint, stratified_split
 from gensynth.data.dataset import DefectDataset
 from gensynth.errors import ConfigError, DataError
@@ -20,6 +22,7 @@ __all__ = [
     "Collected",
     "bad_files_error",
     "build_dataset",
+    "check_classes",
     "check_input_size",
     "check_task",
     "collect",
@@ -32,8 +35,12 @@ Task = Literal["classify", "segment"]
 Progress = Callable[[int, int], None]
 SYNTHETIC = "synthetic"
 SYNTH_PER_CLASS, SYNTH_SIZE = 300, 200
-MAX_INPUT = 4096
+MAX_INPUT = MAX_INPUT_SIZE
 SHOW_BAD = 3
+#: Classification needs at least this many classes.
+MIN_CLASSES = 2
+#: Layouts made for segmentation, where one class (``defect``) is the usual case.
+SEGMENTATION_LAYOUTS = ("neu-seg", "generic-seg")
 
 
 @dataclasses.dataclass
@@ -57,14 +64,20 @@ def check_task(task: str) -> Task:
 
 
 def check_input_size(input_size: int) -> int:
-    """The input size as a positive int no larger than ``MAX_INPUT``, or a ConfigError."""
+    """The input size as an int from ``MIN_INPUT_SIZE`` to ``MAX_INPUT_SIZE``, or a ConfigError.
+
+    The one minimum of every command: ``--input-size``, ``data synth --size``, and the
+    ``input_size`` of a spec that ``train`` or ``explain`` loads data for.
+    """
     if isinstance(input_size, bool) or not isinstance(input_size, (int, np.integer)):
         raise ConfigError(f"input size: expected a positive integer, got {input_size!r}")
-    if not 1 <= int(input_size) <= MAX_INPUT:
+    try:
+        return parse_input_size(int(input_size))
+    except ConfigError as error:
+        where = "it is --input-size, or the input_size of the spec"
         raise ConfigError(
-            f"input size: expected an integer from 1 to {MAX_INPUT}, got {input_size!r}"
-        )
-    return int(input_size)
+            error.message, hint=f"{where}; {error.hint}" if error.hint else where
+        ) from None
 
 
 def require_masks(scan: Scan, task: str) -> str | None:
@@ -73,6 +86,41 @@ def require_masks(scan: Scan, task: str) -> str | None:
         return None
     have = "only bounding boxes" if scan.mask_kind == "boxes" else "no masks"
     return f"task 'segment' needs pixel masks, but this {scan.format} folder has {have}"
+
+
+def check_classes(scan: Scan, task: str | None) -> str | None:
+    """Why ``scan`` cannot be classified (fewer than two classes), or None.
+
+    With no task, a classification layout is held to classification's needs and a
+    segmentation layout is not.
+    """
+    if task == "segment" or (task is None and scan.format in SEGMENTATION_LAYOUTS):
+        return None
+    if len(scan.class_names) >= MIN_CLASSES:
+        return None
+    names = ", ".join(repr(name) for name in scan.class_names) or "none"
+    return f"{len(scan.class_names)} class ({names}), expected at least {MIN_CLASSES} to classify"
+
+
+def _refuse_lone_class_folder(root: Path) -> None:
+    """A folder whose only sub-folder holds images is a one-class generic-cls set, not an
+    unknown layout; say so (a wrapper around a known layout is left to detection's hint)."""
+    if not root.is_dir():
+        return
+    entries = [p for p in root.iterdir() if not p.name.startswith(HIDDEN)]
+    folders = [p for p in entries if p.is_dir()]
+    if len(folders) != 1 or any(is_image(p) for p in entries):
+        return
+    inner = folders[0]
+    if not any(is_image(p) for p in inner.iterdir()):
+        return
+    if any(FORMATS.get(name).detect(inner) for name in DETECT_ORDER):
+        return
+    raise DataError(
+        f"data folder {str(root)!r} holds one class folder ({inner.name!r}), expected at "
+        f"least {MIN_CLASSES} (generic-cls: one sub-folder of images per class)",
+        hint="add a folder per defect class; gensynth data check lists what it finds",
+    )
 
 
 def collect(
@@ -85,9 +133,16 @@ def collect(
     task: str | None = None,
 ) -> Collected:
     """Scan ``root`` and decode it at ``input_size``, from the cache when nothing changed."""
+    if format in (None, "generic-cls"):
+        _refuse_lone_class_folder(Path(root))
     scan = scan_folder(Path(root), format)
     if task is not None and (why := require_masks(scan, task)):
         raise DataError(f"{why} ({str(root)!r})", hint="use --task classify, or add masks")
+    if task == "classify" and (why := check_classes(scan, task)):
+        raise DataError(
+            f"data folder {str(root)!r} has {why}",
+            hint="add images of another class, or use --task segment on a folder with masks",
+        )
     folder = _cache.cache_folder(cache_dir)
     key = _cache.folder_key(scan, input_size)
     entry = _cache.read_entry(folder, key)

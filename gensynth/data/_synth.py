@@ -26,7 +26,7 @@ from typing import Literal
 
 import numpy as np
 
-from gensynth.constraints.quantities import parse_positive_int
+from gensynth.constraints.quantities import MIN_INPUT_SIZE, parse_positive_int
 from gensynth.data._classes import NEU_CLASSES, NEU_PREFIX, SEG_CLASSES
 from gensynth.data._defects import inject_defect
 from gensynth.data._texture import clean_background
@@ -49,7 +49,7 @@ SYNTH_VERSION = 2
 _STREAM = 1
 MANIFEST = "gensynth-synth.json"
 PREVIEW_COUNT, PREVIEW_COLUMNS = 12, 4
-MIN_SIZE, MAX_SIZE = 32, 1024
+MIN_SIZE, MAX_SIZE = MIN_INPUT_SIZE, 1024
 Task = Literal["classify", "segment"]
 Progress = Callable[[int, int], None]
 
@@ -148,7 +148,7 @@ def synthesize(
     replaced and nothing else is deleted. ``preview`` adds one contact sheet per class
     under ``out/preview/``. Same arguments -> byte-identical files.
     """
-    from gensynth.modeldir import prepare_out_dir
+    from gensynth.paths import prepare_out_dir
 
     per_class, size = _check_args(task, per_class, size)
     start = time.perf_counter()

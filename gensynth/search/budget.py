@@ -165,9 +165,9 @@ def _rate(reference: ArchSpec, data: DefectDataset, config: TrainConfig) -> floa
     timed, images = 0.0, 0
     with num_threads(config.threads):
         for step in range(PROBE_STEPS):
-            idx = torch.arange(step * batch, min((step + 1) * batch, len(prepared)))
-            if len(idx) < 2:
+            if (step + 1) * batch > len(prepared):
                 break
+            idx = torch.arange(step * batch, (step + 1) * batch)
             started = time.perf_counter()
             x, _ = augment_batch(prepared.images[idx], None, generator)
             out = model(to_input(x).contiguous(memory_format=torch.channels_last))

@@ -113,7 +113,10 @@ def open_session(
     storage = open_storage(spec.storage)
     if data is None:
         size = spec.input_size or DEFAULT_INPUT_SIZE
-        data = load_dataset(spec.data, task=spec.task, input_size=size, format=spec.data_format)
+        data = load_dataset(
+            spec.data, task=spec.task, input_size=size, format=spec.data_format,
+            skip_bad=spec.skip_bad,
+        )  # fmt: skip
     _check_task_fit(spec, data)
     io = {
         "in_channels": 1,

@@ -16,9 +16,10 @@ from gensynth.constraints.limits import Limits
 from gensynth.constraints.quantities import (
     format_count,
     parse_count,
-    parse_duration,
     parse_fraction,
+    parse_input_size,
     parse_latency_ms,
+    parse_optional_duration,
     parse_positive_int,
 )
 from gensynth.errors import ConfigError
@@ -93,25 +94,44 @@ class ExploreOptions:
     strategy: str | None = None  # one of STRATEGIES
     seed: int | None = None
     out: str | None = None
+    skip_bad: bool | None = None
+    #: The config file these options came from and the keys it set (not a config key).
+    source: tuple[str, frozenset[str]] | None = dataclasses.field(
+        default=None, init=False, compare=False, repr=False
+    )
 
     @classmethod
     def from_file(cls, path: str | Path) -> ExploreOptions:
         data = load_yaml(path, what="config file")
         if data is None:
-            return cls()
+            raise ConfigError(
+                f"config file {str(path)!r} is empty; expected options as keys",
+                hint="write the flag names as keys, one per line, e.g. flops: 100M",
+            )
         try:
-            return from_dict(cls, data)
+            options = from_dict(cls, data)
         except ConfigError as err:
-            raise ConfigError(f"config {str(path)!r}: {err.message}", hint=err.hint) from None
+            raise ConfigError(f"{path}: {err.message}", hint=err.hint) from None
+        object.__setattr__(options, "source", (str(path), frozenset(map(str, data))))
+        return options
 
     def merged(self, override: ExploreOptions) -> ExploreOptions:
         """These options with every value that ``override`` sets taking precedence."""
         changes = {
             f.name: getattr(override, f.name)
             for f in dataclasses.fields(override)
-            if getattr(override, f.name) is not None
+            if f.init and getattr(override, f.name) is not None
         }
-        return dataclasses.replace(self, **changes)
+        merged = dataclasses.replace(self, **changes)
+        if self.source is not None:
+            object.__setattr__(merged, "source", (self.source[0], self.source[1] - set(changes)))
+        return merged
+
+    def label(self, name: str) -> str:
+        """How a message names option ``name``: ``study.yaml: flops`` or ``--flops``."""
+        if self.source is not None and name in self.source[1]:
+            return f"{self.source[0]}: {name}"
+        return "--" + name.replace("_", "-")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,6 +171,7 @@ class StudySpec:
     strategy: Strategy
     seed: int
     out: str
+    skip_bad: bool = False
 
     @property
     def directions(self) -> list[str]:
@@ -182,22 +203,24 @@ class StudySpec:
         return self.limits.describe()
 
 
-def _objectives(raw: str | list[str] | None, latency_ms: float | None) -> tuple[str, ...]:
+def _objectives(
+    raw: str | list[str] | None, latency_ms: float | None, what: str = "--objectives"
+) -> tuple[str, ...]:
     if raw is None:
         return ("netscore",)
     names = [n.strip() for n in (raw.split(",") if isinstance(raw, str) else raw) if n.strip()]
     unknown = [n for n in names if n not in OBJECTIVES]
     if unknown or not names:
         raise ConfigError(
-            f"--objectives: unknown objective {unknown[0] if unknown else raw!r}; "
+            f"{what}: unknown objective {unknown[0] if unknown else raw!r}; "
             f"expected from {', '.join(OBJECTIVES)}",
             hint=_PARETO_HINT,
         )
     if len(names) > 1 and "netscore" in names:
-        raise ConfigError("--objectives: netscore is already a trade-off", hint=_PARETO_HINT)
+        raise ConfigError(f"{what}: netscore is already a trade-off", hint=_PARETO_HINT)
     if "latency" in names and latency_ms is None:
         raise ConfigError(
-            "--objectives latency needs a backend to measure on",
+            f"{what}: latency needs a backend to measure on",
             hint="add --latency BUDGET --backend onnxruntime-cpu (a generous budget is fine)",
         )
     return tuple(dict.fromkeys(names))
@@ -220,13 +243,16 @@ def resolve_options(opts: ExploreOptions) -> StudySpec:
     task: Task = check_choice(opts.task or "classify", TASKS, "--task")
     prototype = opts.prototype or DEFAULT_PROTOTYPE[task]
     budget = DEFAULT_BUDGET[task]
-    latency_ms = None if opts.latency is None else parse_latency_ms(opts.latency)
+    at = opts.label
+    latency_ms = (
+        None if opts.latency is None else parse_latency_ms(opts.latency, what=at("latency"))
+    )
     if latency_ms is None and opts.backend is not None and opts.objectives is None:
         raise ConfigError(
             "--backend without --latency has nothing to check",
             hint="add a budget, e.g. --latency 2ms --backend " + opts.backend,
         )
-    flops = None if opts.flops is None else parse_count(opts.flops, what="--flops")
+    flops = None if opts.flops is None else parse_count(opts.flops, what=at("flops"))
     if flops is None and latency_ms is None:
         flops = 100_000_000 if opts.params_max is None else None
     storage = opts.storage or DEFAULT_STORAGE
@@ -236,50 +262,58 @@ def resolve_options(opts: ExploreOptions) -> StudySpec:
         data=opts.data or "synthetic",
         data_format=opts.format,
         prototype=prototype,
-        input_size=_optional_positive(opts.input_size, "--input-size"),
+        input_size=_input_size(opts.input_size, at("input_size")),
         flops=flops,
-        tolerance=0.05 if opts.tolerance is None else parse_fraction(opts.tolerance),
-        params_max=_optional_count(opts.params_max, "--params-max"),
+        tolerance=_tolerance(opts.tolerance, at("tolerance")),
+        params_max=_optional_count(opts.params_max, at("params_max")),
         latency_ms=latency_ms,
         backend=opts.backend or DEFAULT_BACKEND,
-        batch=_positive(opts.batch, 1, "--batch"),
-        threads=_optional_positive(opts.threads, "--threads"),
-        objectives=_objectives(opts.objectives, latency_ms),
+        batch=_positive(opts.batch, 1, at("batch")),
+        threads=_optional_positive(opts.threads, at("threads")),
+        objectives=_objectives(opts.objectives, latency_ms, at("objectives")),
         utility=opts.utility or NetScore(),
-        trials=_positive(opts.trials, budget["trials"], "--trials"),
-        timeout_s=_timeout(opts.timeout),
-        epochs=_positive(opts.epochs, budget["epochs"], "--epochs"),
-        proxy_size=_optional_positive(opts.proxy_size, "--proxy-size"),
-        proxy_samples=_optional_positive(opts.proxy_samples, "--proxy-samples"),
-        final_epochs=_final_epochs(opts.final_epochs, budget["final_epochs"]),
-        finalists=_positive(opts.finalists, budget["finalists"], "--finalists"),
-        accuracy_min=_accuracy_min(opts.accuracy_min, task),
-        budget_s=_budget(opts.budget),
+        trials=_positive(opts.trials, budget["trials"], at("trials")),
+        timeout_s=_timeout(opts.timeout, at("timeout")),
+        epochs=_positive(opts.epochs, budget["epochs"], at("epochs")),
+        proxy_size=_optional_positive(opts.proxy_size, at("proxy_size")),
+        proxy_samples=_optional_positive(opts.proxy_samples, at("proxy_samples")),
+        final_epochs=_final_epochs(opts.final_epochs, budget["final_epochs"], at("final_epochs")),
+        finalists=_positive(opts.finalists, budget["finalists"], at("finalists")),
+        accuracy_min=_accuracy_min(opts.accuracy_min, task, at("accuracy_min")),
+        budget_s=_budget(opts.budget, at("budget")),
         planned=_planned(opts),
         study_name=study_name,
         storage=storage,
         artifacts=opts.artifacts,
         engine=opts.engine or "local",
-        workers=_positive(opts.workers, 1, "--workers"),
+        workers=_positive(opts.workers, 1, at("workers")),
         ray_address=opts.ray_address,
         strategy=check_choice(opts.strategy or "generative", STRATEGIES, "--strategy"),
         seed=0 if opts.seed is None else opts.seed,
         out=opts.out or "gensynth-out",
+        skip_bad=bool(opts.skip_bad),
     )  # fmt: skip
 
 
-def _timeout(raw: str | int | float | None) -> float | None:
+def _tolerance(raw: str | float | None, what: str) -> float:
+    return 0.05 if raw is None else parse_fraction(raw, what=what)
+
+
+def _input_size(raw: int | None, what: str) -> int | None:
+    return None if raw is None else parse_input_size(raw, what=what)
+
+
+def _timeout(raw: str | int | float | None, what: str = "--timeout") -> float | None:
+    """Seconds, or None for no limit: ``off`` or ``none``; zero is refused like any limit."""
     if raw is None:
         return 30 * 60.0
-    if str(raw).strip().lower() in ("none", "0", "off"):
-        return None
-    return parse_duration(raw, what="--timeout", default_unit="s")
+    return parse_optional_duration(raw, what=what, default_unit="s")
 
 
-def _budget(raw: str | int | float | None) -> float | None:
+def _budget(raw: str | int | float | None, what: str = "--budget") -> float | None:
     if raw is None or str(raw).strip().lower() in ("off", "none"):
         return None
-    return parse_duration(raw, what="--budget", default_unit="m")
+    return parse_optional_duration(raw, what=what, default_unit="m")
 
 
 def _planned(opts: ExploreOptions) -> tuple[str, ...]:
@@ -289,19 +323,19 @@ def _planned(opts: ExploreOptions) -> tuple[str, ...]:
     return tuple(name for name in PLANNED if getattr(opts, name) is None)
 
 
-def _final_epochs(raw: int | None, default: int) -> int:
+def _final_epochs(raw: int | None, default: int, what: str = "--final-epochs") -> int:
     if raw is None:
         return default
     if raw < 0:
-        raise ConfigError(f"--final-epochs: expected 0 (skip) or more, got {raw}")
+        raise ConfigError(f"{what}: expected 0 (skip) or more, got {raw}")
     return raw
 
 
-def _accuracy_min(raw: str | float | None, task: str) -> float | None:
+def _accuracy_min(raw: str | float | None, task: str, what: str) -> float | None:
     """A requirement on the validation metric in percent: ``99%``, ``99`` or ``0.99``."""
     if raw is None:
         return None
-    what = "--accuracy-min" if task == "classify" else "--accuracy-min (mIoU for segment)"
+    what = what if task == "classify" else f"{what} (mIoU for segment)"
     text = str(raw).strip()
     try:
         value = float(text.rstrip("%"))

@@ -75,7 +75,7 @@ def train_to_dir(
 ) -> dict[str, Any]:
     """Train ``spec`` on ``data``, test once, and write the model directory; its metrics.
 
-    ``out`` must already be prepared (gensynth.modeldir.prepare_out_dir).
+    ``out`` must already be prepared (gensynth.paths.prepare_out_dir).
     """
     from gensynth.modeldir import save_model_dir
 

@@ -24,7 +24,7 @@ FOLDERS = {
 #: Lowest first. A module may import its own layer and the ones below it.
 LAYERS = (
     ("gensynth", "gensynth.errors", "gensynth.registry", "gensynth.config",
-     "gensynth.vocabulary", "gensynth.provenance"),
+     "gensynth.vocabulary", "gensynth.provenance", "gensynth.paths", "gensynth.redaction"),
     ("gensynth.prototypes",),
     ("gensynth.backends",),
     ("gensynth.constraints",),

@@ -25,6 +25,7 @@ def test_ray_continues_a_local_study_and_records_what_the_loop_records(tmp_path,
     local = explore_args(data_dir, url, "mixed", trials=2)
     finish(start(local, tmp_path, tmp_path / "local.log"), tmp_path / "local.log")
     ray_args = explore_args(data_dir, url, "mixed", trials=4, engine="ray", workers=2)
+    ray_args.append("--overwrite")  # the local run's winner is in gensynth-out/best
     output = finish(start(ray_args, tmp_path, tmp_path / "ray.log"), tmp_path / "ray.log")
     assert "Resuming study 'mixed'" in output and "Ray: 2 worker tasks" in output
 

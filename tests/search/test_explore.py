@@ -125,10 +125,25 @@ def test_rerun_with_other_limits_is_refused_unless_forced(tmp_path, tiny_data):
     explore(tiny_spec(tmp_path, trials=1, final_epochs=0), data=tiny_data, baseline=False)
     other = tiny_spec(tmp_path, flops="3M", trials=1, final_epochs=0)
     with pytest.raises(ConfigError) as info:
-        explore(other, data=tiny_data, baseline=False)
+        explore(other, data=tiny_data, baseline=False, overwrite=True)
     assert "flops=2000000 (now 3000000)" in info.value.message
     assert "--force-resume" in info.value.hint
     explore(other, data=tiny_data, baseline=False, force_resume=True, finalize_winner=False)
+
+
+def test_a_rerun_into_the_same_out_is_refused_before_any_work(tmp_path, tiny_data):
+    explore(tiny_spec(tmp_path, trials=1, final_epochs=0), data=tiny_data, baseline=False)
+    best = tmp_path / "out" / "best"
+    before = {p.name: p.read_bytes() for p in best.iterdir()}
+    with pytest.raises(ConfigError, match="already holds a model") as info:
+        explore(tiny_spec(tmp_path, trials=2, final_epochs=0), data=tiny_data, baseline=False)
+    assert "--overwrite" in info.value.hint
+    assert {p.name: p.read_bytes() for p in best.iterdir()} == before
+    result = explore(
+        tiny_spec(tmp_path, trials=2, final_epochs=0), data=tiny_data, baseline=False,
+        overwrite=True,
+    )  # fmt: skip
+    assert result.completed >= 1 and (best / "weights.safetensors").is_file()
 
 
 def test_identical_specs_are_not_trained_twice(tmp_path, tiny_data, monkeypatch):

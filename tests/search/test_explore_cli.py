@@ -68,11 +68,11 @@ def test_classification_data_for_a_segmentation_task(tmp_path):
     for name in ("a", "b"):
         (data / name).mkdir(parents=True)
         for i in range(4):
-            Image.fromarray(np.full((16, 16), 40 * i, np.uint8)).save(data / name / f"{i}.png")
+            Image.fromarray(np.full((32, 32), 40 * i, np.uint8)).save(data / name / f"{i}.png")
     result = runner.invoke(
         app,
         ["explore", "--task", "segment", "--data", str(data), "--storage",
-         f"sqlite:///{tmp_path}/s.db", "--input-size", "16"],
+         f"sqlite:///{tmp_path}/s.db", "--input-size", "32"],
     )  # fmt: skip
     assert result.exit_code == 1
     assert "mask" in _error_line(result)
