@@ -167,7 +167,8 @@ def print_result(result: ExploreResult) -> None:
 
 def _winner_lines(result: ExploreResult, metric_name: str) -> list[str]:
     final = result.final
-    assert final is not None
+    if final is None:
+        return []
     m = final.metrics
     test = m["test"].get(m["metric"])
     lines = [

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from optuna.study import Study
     from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["TrialSeededSampler", "make_sampler", "trial_stream_seed"]
+__all__ = ["PinnedSampler", "TrialSeededSampler", "make_sampler", "trial_stream_seed"]
 
 
 def trial_stream_seed(seed: int, number: int) -> int:
@@ -31,7 +31,12 @@ def trial_stream_seed(seed: int, number: int) -> int:
 
 
 class TrialSeededSampler(BaseSampler):
-    """Delegates each trial to ``factory(trial_stream_seed(seed, trial.number))``."""
+    r"""Delegates each trial to ``factory(trial_stream_seed(seed, trial.number))``.
+
+    gensynth's generator drafts designs with :meth:`draft_sampler` (the same model, on a copy
+    of the study) and then :meth:`pin`\ s the values its trial records, so what a trial's
+    ``suggest_*`` calls return is the design that was actually trained.
+    """
 
     def __init__(self, factory: Callable[[int], BaseSampler], seed: int) -> None:
         self._factory = factory
@@ -44,6 +49,14 @@ class TrialSeededSampler(BaseSampler):
         if number not in self._by_trial:
             self._by_trial[number] = self._factory(trial_stream_seed(self._seed, number))
         return self._by_trial[number]
+
+    def draft_sampler(self, number: int) -> BaseSampler:
+        """A fresh sampler of the same kind for drafting trial ``number``'s design."""
+        return self._factory(trial_stream_seed(self._seed + 1, number))
+
+    def pin(self, number: int, values: dict[str, Any]) -> None:
+        """Make trial ``number``'s ``suggest_*`` calls return ``values`` (its design)."""
+        self._by_trial[number] = PinnedSampler(values)
 
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
@@ -82,12 +95,41 @@ class TrialSeededSampler(BaseSampler):
         self._study_level.reseed_rng()
 
 
+class PinnedSampler(BaseSampler):
+    """Returns fixed values: how a trial records a design that was drafted elsewhere."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        return {}
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        return {}
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        if param_name not in self.values:  # a bug: only pinned names are suggested
+            raise KeyError(f"trial {trial.number}: no pinned value for {param_name!r}")
+        return self.values[param_name]
+
+
 def make_sampler(strategy: str, *, seed: int, trials: int) -> BaseSampler:
     """The seeded sampler of a search strategy, the same in every worker.
 
-    ``random`` draws uniformly; ``tpe`` and ``generative`` use multivariate TPE with the
-    constant liar (concurrent workers see each other's running trials), after a random start
-    of a quarter of the budget (4 to 10 trials).
+    ``random`` draws uniformly; ``tpe`` and ``generative`` use multivariate TPE, grouped for
+    the conditional parameters of absent stages, with the constant liar (concurrent workers
+    see each other's running trials), after a random start of a quarter of the budget (4 to
+    10 trials).
     """
     base = seed * 1009
     if strategy == "random":
@@ -108,5 +150,6 @@ def _tpe(startup: int, seed: int) -> BaseSampler:
     with warnings.catch_warnings():  # multivariate and the liar are "experimental" in Optuna
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return TPESampler(
-            seed=seed, n_startup_trials=startup, multivariate=True, constant_liar=True
-        )
+            seed=seed, n_startup_trials=startup, multivariate=True, group=True,
+            constant_liar=True,
+        )  # fmt: skip

@@ -142,16 +142,41 @@ class Generator:
         return 0.5 + 0.35 * progress
 
     def _sample(self, trial: optuna.trial.Trial) -> Proposal:
-        if self.study_spec.strategy != "generative":  # the baselines: one draw of the sampler
-            design = self.prototype.sample(trial, **self.io)
-            return self._repair(design, "sample", "sampled from the design space")
-        detail = f"best of {_SAMPLE_DRAFTS} drafts from the design space"
-        drafts = [
-            self._repair(self.prototype.sample(draft, **self.io), "sample", detail)
-            for draft in _draft_trials(self.study_spec.seed, trial.number)
-        ]
+        """Fresh designs from the study's own sampler, conditioned on every trial so far.
+
+        The baselines take one draw; the generative strategy drafts a few and keeps the one
+        its exact costs favour (training then tells whether the accuracy holds).
+        """
+        count = _SAMPLE_DRAFTS if self.study_spec.strategy == "generative" else 1
+        detail = "drawn by the study's sampler" + (
+            f", best of {count} drafts" if count > 1 else ""
+        )
+        drafts = [self._repair(design, "sample", detail) for design in self._draft(trial, count)]
         feasible = [d for d in drafts if d.feasible] or drafts
         return max(feasible, key=self._draft_utility)
+
+    def _draft(self, trial: optuna.trial.Trial, count: int) -> list[ArchSpec]:
+        """``count`` designs from the study's sampler on a copy of the study's trials."""
+        import optuna
+
+        from gensynth.studies.samplers import TrialSeededSampler, trial_stream_seed
+
+        study = trial.study
+        sampler = study.sampler
+        if isinstance(sampler, TrialSeededSampler):
+            drafting = sampler.draft_sampler(trial.number)
+        else:  # a study opened with another sampler: a seeded random draw
+            stream = trial_stream_seed(self.study_spec.seed, trial.number)
+            drafting = optuna.samplers.RandomSampler(seed=stream)
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "created in memory" line
+        try:
+            copy = optuna.create_study(directions=study.directions, sampler=drafting)
+            done = optuna.trial.TrialState.COMPLETE
+            copy.add_trials(study.get_trials(deepcopy=False, states=(done,)))
+            return [self.prototype.sample(copy.ask(), **self.io) for _ in range(count)]
+        finally:
+            optuna.logging.set_verbosity(verbosity)
 
     def _draft_utility(self, draft: Proposal) -> float:
         """A fresh draft's utility at a common accuracy: its exact costs decide."""
@@ -239,22 +264,6 @@ class Generator:
     def _infeasible(self, spec: ArchSpec, origin: str, detail: str, reason: str) -> Proposal:
         checked = self._check(spec, origin, detail)
         return dataclasses.replace(checked, feasible=False, reason=reason or checked.reason)
-
-
-def _draft_trials(seed: int, number: int) -> list[optuna.trial.Trial]:
-    """Throwaway trials of an in-memory random study, seeded by (seed, trial number)."""
-    import optuna
-
-    from gensynth.studies.samplers import trial_stream_seed
-
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "created in memory" line
-    try:
-        sampler = optuna.samplers.RandomSampler(seed=trial_stream_seed(seed, number))
-        study = optuna.create_study(sampler=sampler)
-        return [study.ask() for _ in range(_SAMPLE_DRAFTS)]
-    finally:
-        optuna.logging.set_verbosity(verbosity)
 
 
 def _params(spec: ArchSpec) -> float:

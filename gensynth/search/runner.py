@@ -32,6 +32,7 @@ from gensynth.studies.records import (
 if TYPE_CHECKING:
     import optuna
 
+    from gensynth.prototypes import ArchSpec
     from gensynth.search.generator import Proposal
     from gensynth.search.inquisitor import Evaluation
     from gensynth.search.session import ExploreSession
@@ -258,6 +259,23 @@ def _record_proposal(trial: optuna.Trial, proposal: Proposal) -> None:
     for name, value in proposal.constraint_values().items():
         if name not in inherited:
             trial.set_constraint(name, value)
+    _record_params(trial, spec)
+
+
+def _record_params(trial: optuna.Trial, spec: ArchSpec) -> None:
+    """The design as Optuna parameters, whoever proposed it (the study's sampler is pinned).
+
+    A retried trial already holds its parameters (the same spec); those stay as they are.
+    """
+    from gensynth.prototypes.params import encode, record
+    from gensynth.studies.samplers import TrialSeededSampler
+
+    sampler = trial.study.sampler
+    if not isinstance(sampler, TrialSeededSampler):
+        return
+    params = {k: v for k, v in encode(spec).items() if k not in trial.params}
+    sampler.pin(trial.number, {name: value for name, (value, _) in params.items()})
+    record(trial, params)
 
 
 def _reuse(trial: optuna.Trial, twin: TrialRecord) -> Values:

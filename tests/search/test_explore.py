@@ -9,6 +9,8 @@ from search_builders import tiny_dataset, tiny_spec
 
 from gensynth.errors import ConfigError, GensynthError, TrialFailed
 from gensynth.explore import explore
+from gensynth.prototypes import spec_from_dict
+from gensynth.prototypes.params import encode
 from gensynth.search import inquisitor as inquisitor_module
 from gensynth.studies.leaderboard import leaderboard
 from gensynth.studies.records import Attr, records_of
@@ -26,6 +28,9 @@ def test_every_complete_trial_is_in_band_or_marked(tmp_path, tiny_data):
     assert len(complete) == 4 == result.completed
     for trial in complete:
         attrs = trial.user_attrs
+        design = encode(spec_from_dict(attrs[Attr.SPEC]))  # the params describe the spec
+        assert trial.params == {k: v for k, (v, _) in design.items()}
+        assert trial.distributions == {k: d for k, (_, d) in design.items()}
         if attrs[Attr.FEASIBLE]:
             assert 1_800_000 <= attrs[Attr.MACS] <= 2_200_000
             assert all(v <= 0 for v in trial.constraints.values())
@@ -34,9 +39,13 @@ def test_every_complete_trial_is_in_band_or_marked(tmp_path, tiny_data):
         else:
             assert attrs[Attr.REASON]
             assert any(v > 0 for v in trial.constraints.values())
-    # the winner went through full training, test, export and latency
+    assert complete[0].user_attrs[Attr.ORIGIN] == "reference"
+    # the finalists went through full training; the winner through test, export and latency
     metrics = json.loads((tmp_path / "out" / "best" / "metrics.json").read_text())
     assert metrics["search"]["trial"] == result.final.winner.number
+    assert metrics["selection"]["winner"] == result.final.winner.number
+    reference = json.loads((tmp_path / "out" / "reference" / "metrics.json").read_text())
+    assert reference["test"]["accuracy"] == metrics["reference"]["test"]["accuracy"]
     assert metrics["export"]["max_abs_diff"] < 1e-3
     assert metrics["latency"]["model"]["median_ms"] > 0
     assert (tmp_path / "out" / "best" / "model.onnx").is_file()

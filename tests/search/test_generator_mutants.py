@@ -74,22 +74,19 @@ def test_other_objectives_keep_the_first_mutant(tmp_path):
 def test_a_generative_sample_is_the_lightest_of_its_drafts_and_repeatable(tmp_path):
     import optuna
 
-    from gensynth.search import generator as generator_module
+    from gensynth.studies.samplers import make_sampler
 
     generator = _generator(tmp_path)
-    study = optuna.create_study()
+    study = optuna.create_study(sampler=make_sampler("generative", seed=0, trials=10))
     trial = study.ask()
     chosen = generator._sample(trial)
-    drafts = [
-        generator._repair(generator.prototype.sample(t, **generator.io), "sample", "")
-        for t in generator_module._draft_trials(generator.study_spec.seed, trial.number)
-    ]
+    drafts = [generator._repair(d, "sample", "") for d in generator._draft(trial, 4)]
     assert len({d.spec.spec_hash for d in drafts}) > 1
     feasible = [d for d in drafts if d.feasible]
     assert chosen.feasible and chosen.spec.spec_hash in {d.spec.spec_hash for d in feasible}
     assert generator._draft_utility(chosen) == max(generator._draft_utility(d) for d in feasible)
     assert generator._sample(trial).spec.spec_hash == chosen.spec.spec_hash  # seeded
-    assert trial.params == {}  # drafts never touch the study's own sampler
+    assert trial.params == {}  # drafting happens on a copy; the runner records the design
 
 
 def test_the_baseline_strategies_draw_once_from_the_study_sampler(tmp_path):
@@ -98,4 +95,29 @@ def test_the_baseline_strategies_draw_once_from_the_study_sampler(tmp_path):
     generator = _generator(tmp_path, strategy="tpe")
     trial = optuna.create_study().ask()
     proposal = generator._sample(trial)
-    assert trial.params and proposal.detail.startswith("sampled from the design space")
+    assert proposal.detail == "drawn by the study's sampler"
+
+
+def test_drafts_follow_what_the_study_has_learned(tmp_path):
+    """After its random start, TPE drafts where the study's good trials were."""
+    import optuna
+
+    from gensynth.prototypes.params import encode
+    from gensynth.studies.samplers import make_sampler
+
+    generator = _generator(tmp_path, strategy="tpe")
+    study = optuna.create_study(
+        direction="maximize", sampler=make_sampler("tpe", seed=0, trials=16)
+    )
+    rng = np.random.default_rng(0)
+    for _ in range(24):
+        design = generator._draft(study.ask(), 1)[0]
+        good = design.stages[0].block == "basic"
+        params = encode(design)
+        study.add_trial(optuna.trial.create_trial(
+            params={k: v for k, (v, _) in params.items()},
+            distributions={k: d for k, (_, d) in params.items()},
+            value=float(good) + 0.01 * rng.random(),
+        ))  # fmt: skip
+    later = generator._draft(study.ask(), 8)
+    assert sum(d.stages[0].block == "basic" for d in later) >= 5  # 1 in 5 by chance
