@@ -20,6 +20,7 @@ import numpy as np
 
 from gensynth.constraints import Costs, IndicatorResult, bisect_width, count_costs, repair
 from gensynth.prototypes import ArchSpec, get_prototype, mutate, spec_from_dict
+from gensynth.prototypes.friendly import steer
 from gensynth.studies.leaderboard import pareto_front
 from gensynth.studies.records import Attr, TrialRecord
 
@@ -233,6 +234,9 @@ class Generator:
 
     def _repair(self, design: ArchSpec, origin: str, detail: str) -> Proposal:
         spec, notes = design, []
+        if self.latency is None and origin != "reference":  # measured latency decides, if any
+            spec, steered = steer(spec)
+            notes += [steered] if steered else []
         if self.band is not None:
             result = repair(spec, self.band, params_max=self.study_spec.params_max)
             if not result.feasible:
