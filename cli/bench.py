@@ -38,7 +38,11 @@ def bench_cmd(
     ] = None,
     baseline: Annotated[
         str | None,
-        typer.Option("--baseline", help="Reference net timed in the same run, e.g. resnet50."),
+        typer.Option(
+            "--baseline",
+            help="Reference nets timed in the same run, e.g. resnet50 or plain,resnet50 "
+            "(plain and anet are scaled to the model's MACs).",
+        ),
     ] = None,
     repeats: Annotated[
         str | None, typer.Option("--repeats", help="Timed runs at least (default 20, min 5).")
@@ -63,8 +67,8 @@ def bench_cmd(
     n_threads = None if threads is None else parse_int_list(threads, what="--threads")
     timing = _timing(repeats)
     models = [load_bench_model(target)]
-    if baseline is not None:
-        base = baseline_model(baseline, models[0].spec)
+    for name in _baseline_names(baseline):
+        base = baseline_model(name, models[0].spec)
         if base.label == models[0].label:
             base.label = f"{base.label} (baseline)"
         models.append(base)
@@ -75,6 +79,17 @@ def bench_cmd(
         print_json(report.to_dict())
     else:
         _print_table(report)
+
+
+def _baseline_names(text: str | None) -> list[str]:
+    from gensynth.errors import ConfigError
+
+    if text is None:
+        return []
+    names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    if not names:
+        raise ConfigError(f"--baseline: expected names like resnet50 or plain, got {text!r}")
+    return names
 
 
 def _backend_names(text: str) -> list[str]:
@@ -136,7 +151,7 @@ def _print_table(report: BenchReport) -> None:
 
     from gensynth.provenance import machine
 
-    ratios = {(c.backend, c.threads, c.batch): c for c in report.comparisons}
+    ratios = {(c.backend, c.threads, c.batch, c.baseline): c for c in report.comparisons}
     single = len(report.models) == 1
     what = f"{report.models[0].label}: latency" if single else "Latency"
     table = Table(
@@ -150,7 +165,7 @@ def _print_table(report: BenchReport) -> None:
         ([] if single else ["model"])
         + ["backend", "thr", "batch", "median", "p90", "spread", "ms/img", "img/s", "MACs"]
         + ["GMAC/s"]
-        + (["speed-up", "blocks", "effic."] if ratios else [])
+        + (["model is", "blocks", "effic."] if ratios else [])
         + ["load"]
     )
     for header in headers:
@@ -224,14 +239,17 @@ def _cells(row: Any, report: BenchReport, ratios: dict[Any, Any], single: bool) 
     load = "busy" if r.loaded else "quiet"
     if not ratios:
         return [*cells, load]
-    ratio = ratios.get((r.backend, r.threads, r.batch))
-    if ratio is None or row.label != report.models[0].label:
+    # Each baseline's row says how many times faster the first model is than it.
+    ratio = ratios.get((r.backend, r.threads, r.batch, row.label))
+    if ratio is None:
         return [*cells, "", "", "", load]
     low, high = min(ratio.block_speedups), max(ratio.block_speedups)
     return [
         *cells,
-        f"{ratio.speedup:.1f}x",
-        f"{low:.1f}-{high:.1f}",
+        f"{ratio.speedup:.2f}x faster"
+        if ratio.speedup >= 1
+        else f"{1 / ratio.speedup:.2f}x slower",
+        f"{low:.2f}-{high:.2f}",
         _num(ratio.efficiency_ratio, ".2f"),
         load,
     ]

@@ -38,8 +38,18 @@ def load_bench_model(path: Path) -> BenchModel:
     return BenchModel(path.name, spec, module, _macs(spec), weights)
 
 
+#: Hand designs a model is compared with at its own MACs: scaled into its band first.
+SCALED = ("plain", "anet")
+
+
 def baseline_model(name: str, like: ArchSpec) -> BenchModel:
-    """The reference net ``name`` at ``like``'s input shape and class count."""
+    """The reference net ``name`` at ``like``'s input shape and class count.
+
+    The hand designs (``plain``, ``anet``) are repaired into ``like``'s MACs ± 5%, the way a
+    search's reference is, so the comparison is at the same compute; the large references
+    (``resnet50``, ``unet``) are timed as they are.
+    """
+    from gensynth.constraints import FlopsBand, repair
     from gensynth.prototypes import reference_spec
 
     spec = reference_spec(
@@ -48,4 +58,13 @@ def baseline_model(name: str, like: ArchSpec) -> BenchModel:
         input_size=like.input_size,
         num_classes=like.num_classes,
     )
+    if name in SCALED:
+        result = repair(spec, FlopsBand(_macs(like), 0.05))
+        if not result.feasible:
+            raise ConfigError(
+                f"--baseline {name}: cannot be scaled to the model's {_macs(like):,} MACs "
+                f"({result.reason})",
+                hint="use --baseline resnet50 (timed as it is)",
+            )
+        spec = result.spec
     return BenchModel(name, spec, spec.build().eval(), _macs(spec), "random")

@@ -119,7 +119,22 @@ def test_baseline_is_measured_in_the_same_run_with_ratios(spec_file, fast_timing
         assert len(comparison["block_speedups"]) == 3 and comparison["spread"] >= 0
         assert isinstance(comparison["loaded"], bool) and comparison["threads"] >= 1
     table = _bench(str(spec_file), "--backends", "onnxruntime-cpu", "--baseline", "resnet50")
-    assert table.exit_code == 0 and "speed-up" in table.stdout and "x" in table.stdout
+    assert table.exit_code == 0 and "model is" in table.stdout
+    resnet_row = next(line for line in table.stdout.splitlines() if "resnet50" in line)
+    assert "x faster" in resnet_row or "x slower" in resnet_row  # on the baseline's row
+
+
+def test_a_hand_design_baseline_is_scaled_to_the_models_macs(tmp_path, fast_timing):
+    from gensynth.prototypes import get_prototype
+
+    path = tmp_path / "mid.yaml"
+    dump_spec(get_prototype("residual").default_spec(input_size=64), path)
+    result = _bench(str(path), "--backends", "onnxruntime-cpu", "--baseline", "plain", "--json")
+    assert result.exit_code == 0, result.output
+    models = {m["label"]: m for m in json.loads(result.stdout)["models"]}
+    mine, plain = models["mid.yaml"]["macs"], models["plain"]["macs"]
+    assert abs(plain - mine) <= 0.05 * mine
+    assert [c["baseline"] for c in json.loads(result.stdout)["comparisons"]] == ["plain"]
 
 
 def test_unavailable_backend_is_skipped_in_one_line(spec_file, fast_timing, monkeypatch):
