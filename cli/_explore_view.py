@@ -209,10 +209,15 @@ def _latency_lines(latency: FinalLatency) -> list[str]:
         stats = None if label is None else latency.speedup(label)
         if other is not None and stats is not None:
             lines.append(
-                f"  {label} in the same run: {other.median_ms:.2f} ms → {stats.speedup:.2f}× "
-                f"faster (rounds {min(stats.block_speedups):.2f}–{max(stats.block_speedups):.2f})"
+                f"  {label} in the same run: {other.median_ms:.2f} ms → the winner is "
+                f"{_times(stats.speedup)} (rounds {min(stats.block_speedups):.2f}–"
+                f"{max(stats.block_speedups):.2f})"
             )
     return lines
+
+
+def _times(speedup: float) -> str:
+    return f"{speedup:.2f}× faster" if speedup >= 1 else f"{1 / speedup:.2f}× slower"
 
 
 def _test_count(metrics: dict[str, Any]) -> str:
