@@ -10,7 +10,7 @@ are against 1 worker of the same engine measured in the same run, with all cores
 thread. The CPU may be shared: the load average before and after each configuration is kept,
 and ``--repeat`` interleaves passes and keeps the best of each configuration.
 
-    python benchmarks/scaling.py                        # local and ray, 1 and 2 workers
+    python benchmarks/scaling.py                        # local and ray, 1, 2 and 4 workers
     python benchmarks/scaling.py --trials 6 --engines local
     python benchmarks/scaling.py --workers 1,4,8        # a machine with more cores
     python benchmarks/scaling.py --repeat 2             # a busy machine
@@ -38,7 +38,7 @@ RESULTS = Path(__file__).parent / "results"
 def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=40, help="complete trials per config")
-    parser.add_argument("--workers", default="1,2", help="worker counts, e.g. 1,2 or 1,4,8")
+    parser.add_argument("--workers", default="1,2,4", help="worker counts, e.g. 1,2 or 1,4,8")
     parser.add_argument("--engines", default="local,ray", help="local, ray or both")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--input-size", type=int, default=32, help="px; larger: heavier trials")
@@ -76,7 +76,7 @@ def _explore(root: Path, data: Path, config: Config, args: Any, run: int) -> dic
     command = [
         sys.executable, "-m", "gensynth.cli.main", "explore", "--data", str(data),
         "--input-size", str(args.input_size), "--flops", args.flops, "--tolerance", "10%",
-        "--epochs", str(args.epochs), "--final-epochs", "0", "--no-baseline",
+        "--epochs", str(args.epochs), "--final-epochs", "0", "--no-baseline", "--budget", "off",
         "--trials", str(args.trials), "--timeout", "off", "--storage", url, "--study", name,
         "--engine", engine, "--workers", str(workers), "--out", str(root / f"out-{name}"),
         *(["--threads", str(threads)] if threads else []),
