@@ -62,8 +62,13 @@ def explore_cmd(
     trials: Annotated[
         int | None, Opt("--trials", help="Completed trials to reach (10; seg 8).")
     ] = None,
+    budget: Annotated[
+        str | None,
+        Opt("--budget", help="Planned time of the whole run, e.g. 60m; off: fixed defaults."),
+    ] = None,
     timeout: Annotated[
-        str | None, Opt("--timeout", help="Stop after, e.g. 30m (30m); off: no limit.")
+        str | None,
+        Opt("--timeout", help="Stop the search after, e.g. 30m (planned); off: no limit."),
     ] = None,
     epochs: Annotated[
         int | None, Opt("--epochs", help="Proxy epochs per candidate (4; seg 3).")
@@ -121,7 +126,7 @@ def explore_cmd(
         task=task.value if task else None, data=data, format=data_format, prototype=prototype,
         input_size=input_size, flops=flops, tolerance=tolerance, params_max=params_max,
         latency=latency, backend=backend, batch=batch, threads=threads, objectives=objectives,
-        trials=trials, timeout=timeout, epochs=epochs, proxy_size=proxy_size,
+        trials=trials, budget=budget, timeout=timeout, epochs=epochs, proxy_size=proxy_size,
         proxy_samples=proxy_samples,
         final_epochs=final_epochs, finalists=finalists, accuracy_min=accuracy_min,
         study=study, storage=storage, artifacts=artifacts,

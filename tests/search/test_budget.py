@@ -1,0 +1,66 @@
+"""Budgets that fit the data: the plan follows the measured speed, flags and a resumed study."""
+
+from __future__ import annotations
+
+import pytest
+
+from gensynth.search import budget as budget_module
+from gensynth.search.budget import MAX_TRIALS, MIN_TRIALS, plan_budget
+from gensynth.search.study_spec import ExploreOptions, resolve_options
+
+
+class _Data:
+    format = "generic-cls"
+
+    def __init__(self, train: int) -> None:
+        self.train = train
+
+    def indices(self, split: str) -> list[int]:
+        return list(range(self.train if split == "train" else 10))
+
+
+def _plan(monkeypatch, rates: tuple[float, float], train: int = 1000, **options):
+    monkeypatch.setattr(budget_module, "_train_rates", lambda *a: rates)
+    spec = resolve_options(ExploreOptions(**options))
+    return plan_budget(spec, _Data(train), None, None, None)
+
+
+def test_a_fast_machine_gets_full_finals_and_many_trials(monkeypatch):
+    spec, plan = _plan(monkeypatch, (2000.0, 400.0), budget="60m")
+    assert (spec.finalists, spec.final_epochs) == (
+        3,
+        resolve_options(ExploreOptions()).final_epochs,
+    )
+    assert MIN_TRIALS <= spec.trials <= MAX_TRIALS and spec.planned == ()
+    assert plan.source == "measured" and plan.expected_s <= 60 * 60
+    assert spec.timeout_s == pytest.approx(max(1.5 * spec.trials * plan.trial_s, 300))
+
+
+def test_a_slow_machine_gets_fewer_finalists_then_fewer_epochs(monkeypatch):
+    spec, plan = _plan(monkeypatch, (200.0, 5.0), budget="20m")
+    assert spec.finalists == 1 and spec.final_epochs < 30
+    assert spec.trials == MIN_TRIALS  # nothing left for the search but its minimum
+    assert "1 finalists and the reference" in plan.describe()
+
+
+def test_flags_are_kept_and_only_the_rest_is_planned(monkeypatch):
+    spec, _ = _plan(monkeypatch, (200.0, 5.0), budget="20m", trials=7, finalists=3)
+    assert (spec.trials, spec.finalists) == (7, 3)
+
+
+def test_budget_off_and_a_resumed_study_plan_nothing(monkeypatch):
+    monkeypatch.setattr(budget_module, "_train_rates", pytest.fail)
+    fixed = resolve_options(ExploreOptions(budget="off"))
+    assert plan_budget(fixed, _Data(100), None, None, None)[1].source == "fixed"
+    spec = resolve_options(ExploreOptions())
+    stored = {"trials": 17, "finalists": 2, "final_epochs": 12, "timeout_s": 99.0}
+    resumed, plan = plan_budget(spec, _Data(100), None, None, stored)
+    assert (resumed.trials, resumed.finalists, resumed.final_epochs) == (17, 2, 12)
+    assert resumed.timeout_s == 99.0 and plan.source == "stored"
+
+
+def test_a_budget_must_be_a_positive_duration():
+    from gensynth.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--budget"):
+        resolve_options(ExploreOptions(budget="0"))
