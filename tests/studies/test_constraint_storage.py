@@ -101,6 +101,24 @@ def test_a_trial_that_carries_constraints_keeps_them():
     assert Attr.CONSTRAINT_NAMES not in trial.user_attrs
 
 
+def test_a_retried_trial_keeps_the_list_and_its_names():
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
+
+    study = optuna.create_study()
+    lost = study.ask()
+    record_constraints(lost, VALUES)
+    study.tell(lost, state=optuna.trial.TrialState.FAIL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        RetryHeartbeatStaleTrialCallback()(study, study.trials[0])
+    retry = study.ask()  # the re-queued trial
+    record_constraints(retry, {"macs_over": 9.0})
+    study.tell(retry, 1.0)
+    again = study.trials[1]
+    assert again.system_attrs["failed_trial"] == 0
+    assert constraints_of(again) == VALUES and len(again.constraints) == len(VALUES)
+
+
 def test_a_value_that_is_not_finite_fails_the_trial():
     study = optuna.create_study()
     trial = study.ask()
