@@ -64,7 +64,7 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
         "datetime_complete": _time(trial.datetime_complete),
         "worker": attrs.get(Attr.WORKER),
         "weights_artifact": attrs.get(Attr.WEIGHTS),
-        "constraints": dict(trial.constraints),
+        "constraints": record.constraints,
         "metrics": attrs.get(Attr.METRICS),
         "timings": attrs.get(Attr.TIMINGS),
         "insights": attrs.get(Attr.INSIGHTS),

@@ -7,6 +7,7 @@ Optuna's public API read the same study.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from gensynth.errors import ConfigError, StorageError
@@ -22,6 +23,7 @@ __all__ = [
     "SPEC_KEY",
     "StudyAttrs",
     "load_existing_study",
+    "name_metrics",
     "open_study",
     "stored_spec_of",
     "study_names",
@@ -71,14 +73,20 @@ def open_study(
     directions: list[str],
     sampler: optuna.samplers.BaseSampler | None,
     attrs: StudyAttrs,
+    metric_names: list[str] | None = None,
     force_resume: bool = False,
 ) -> tuple[optuna.Study, bool]:
-    """Create the study, or resume it if its identity and data match; (study, resumed)."""
+    """Create the study, or resume it if its identity and data match; (study, resumed).
+
+    ``metric_names`` name the objectives, in order. A resumed study that has no names yet (made
+    by an older gensynth) gets them, and nothing else of it changes.
+    """
     import optuna
 
     if name in study_names(storage):
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler)
         _check_resumable(study, name, storage_url, attrs, force_resume)
+        name_metrics(study, metric_names or [])
         return study, True
     study = optuna.create_study(
         study_name=name,
@@ -92,7 +100,37 @@ def open_study(
         study.set_user_attr(IDENTITY_KEY, attrs.identity)
         study.set_user_attr(DATA_KEY, attrs.data)
         study.set_user_attr(PROVENANCE_KEY, stamp())
+    name_metrics(study, metric_names or [])
     return study, False
+
+
+def name_metrics(study: optuna.Study, wanted: list[str]) -> list[str] | None:
+    """Give an unnamed study's objectives names; the names it ends up with.
+
+    The objectives the study was created with (its stored spec) win over ``wanted``, since they
+    are what its values are; names whose count does not match the directions are never set.
+    """
+    import optuna
+
+    if study.metric_names is not None:
+        return study.metric_names
+    stored = study.user_attrs.get(SPEC_KEY, {}).get("objectives")
+    count = len(study.directions)
+    names = next((list(c) for c in (stored, wanted) if _names_fit(c, count)), None)
+    if names is not None:
+        with warnings.catch_warnings():  # set_metric_names is "experimental" since Optuna 3.2
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(names)
+    return names
+
+
+def _names_fit(names: Any, count: int) -> bool:
+    return (
+        isinstance(names, list | tuple)
+        and len(names) == count
+        and all(isinstance(n, str) and n for n in names)
+        and len(set(names)) == count
+    )
 
 
 def _check_resumable(

@@ -26,6 +26,7 @@ from gensynth.studies.records import (
     INFEASIBLE_MINIMIZE,
     Attr,
     TrialRecord,
+    record_constraints,
     records_of,
 )
 
@@ -255,10 +256,7 @@ def _record_proposal(trial: optuna.Trial, proposal: Proposal) -> None:
             attrs[Attr.LATENCY_MS] = round(result.measured, 4)
     for key, value in attrs.items():
         trial.set_user_attr(key, value)
-    inherited = trial.constraints  # a retried trial carries the lost one's (same spec)
-    for name, value in proposal.constraint_values().items():
-        if name not in inherited:
-            trial.set_constraint(name, value)
+    record_constraints(trial, proposal.constraint_values())
     _record_params(trial, spec)
 
 

@@ -137,6 +137,7 @@ def open_session(
         directions=spec.directions,
         sampler=make_sampler(spec.strategy, seed=spec.seed, trials=spec.trials),
         attrs=study_attrs(spec, data),
+        metric_names=list(spec.objectives),
         force_resume=force_resume,
     )
     config = proxy_config(spec, data.input_size)

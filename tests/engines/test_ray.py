@@ -12,7 +12,7 @@ from studies_builders import check_invariants, explore_args, finish, running_tra
 from studies_builders import wait_for as wait_until
 
 from gensynth.studies.leaderboard import leaderboard
-from gensynth.studies.records import Attr
+from gensynth.studies.records import Attr, constraints_of
 from gensynth.studies.storage import open_storage
 from gensynth.studies.trials import download_trial_weights, spec_of_trial
 
@@ -36,7 +36,7 @@ def test_ray_continues_a_local_study_and_records_what_the_loop_records(tmp_path,
     assert by_ray and all(t.state.name == "COMPLETE" for t in by_ray)
     assert len({t.user_attrs[Attr.WORKER] for t in by_ray}) == 2  # both tasks proposed trials
     for trial in by_ray:
-        assert set(trial.constraints) == {"macs_over", "macs_under"}  # set before the tell
+        assert set(constraints_of(trial)) == {"macs_over", "macs_under"}  # set before the tell
         assert trial.user_attrs[Attr.SPEC_HASH] and Attr.FEASIBLE in trial.user_attrs
     trained = [t for t in by_ray if t.user_attrs.get(Attr.ORIGIN) not in ("reuse", None)
                and t.user_attrs.get(Attr.FEASIBLE)]  # fmt: skip

@@ -16,7 +16,7 @@ from gensynth.errors import ConfigError, StorageError
 from gensynth.explore import explore
 from gensynth.search.study_spec import ExploreOptions, resolve_options
 from gensynth.studies.leaderboard import leaderboard
-from gensynth.studies.records import Attr
+from gensynth.studies.records import Attr, constraints_of
 from gensynth.studies.trials import download_trial_weights, spec_of_trial
 
 runner = CliRunner()
@@ -50,9 +50,11 @@ def test_the_study_reads_back_through_optunas_public_api(shared):
     assert study.user_attrs["gensynth.spec"]["flops"] == 2_000_000
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(complete) == 2
+    assert study.metric_names == ["netscore"]
     for trial in study.trials:
         json.dumps(trial.user_attrs)
-        assert set(trial.constraints) == {"macs_over", "macs_under"}
+        assert set(constraints_of(trial)) == {"macs_over", "macs_under"}
+        assert list(trial.constraints.values()) == list(constraints_of(trial).values())
         feasible = all(v <= 0 for v in trial.constraints.values())
         assert feasible == trial.user_attrs[Attr.FEASIBLE]
     best = study.best_trials
