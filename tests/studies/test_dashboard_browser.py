@@ -211,7 +211,9 @@ def test_the_study_page_renders_names_importance_and_infeasible_trials(dashboard
     text = _text(dom)
     assert "NOW LOADING" not in text, "the app never mounted"
     assert f"tpe (id={detail['study_id']})" in text
-    assert {"accuracy", "macs", "Hyperparameter Importance", "n_stages"} <= set(text)
+    assert {"accuracy", "macs", "Hyperparameter Importance"} <= set(text)
+    names = {p["name"] for t in _complete(detail) for p in t["params"]}
+    assert names & set(text), "no parameter is named on the page (importance, plots)"
     assert "Infeasible" in text, "infeasible trials are not marked in the plots"
 
 
