@@ -199,8 +199,11 @@ def repair_latency(
 
     upper = indicator.budget_ms * (1 - margin)
     lower = indicator.budget_ms * (1 - margin - band)
+    start = _predicted_start(spec, indicator, lower, upper)
     # The second pass is cheap: every spec the first one measured is read from the cache.
-    repaired = _bisect(spec, median_ms, lower, upper) or _bisect(spec, median_ms, 0.0, upper)
+    repaired = _bisect(spec, median_ms, lower, upper, start) or _bisect(
+        spec, median_ms, 0.0, upper, start
+    )
     if repaired is None:
         return None
     # Noise can put a lucky run under the budget: only a fresh measurement decides.
@@ -208,9 +211,45 @@ def repair_latency(
 
 
 def _bisect(
-    spec: ArchSpec, measure: Callable[[ArchSpec], float], lower: float, upper: float
+    spec: ArchSpec,
+    measure: Callable[[ArchSpec], float],
+    lower: float,
+    upper: float,
+    start: float = 1.0,
 ) -> ArchSpec | None:
     """The shared width bisection, shrink-only, with few steps: each one is a measurement."""
     from gensynth.constraints import bisect_width
 
-    return bisect_width(spec, measure, lower, upper, hi=1.0, max_steps=REPAIR_STEPS)
+    return bisect_width(
+        spec, measure, lower, upper, hi=1.0, max_steps=REPAIR_STEPS, start=start
+    )
+
+
+def _predicted_start(
+    spec: ArchSpec, indicator: LatencyIndicator, lower: float, upper: float
+) -> float:
+    """Where the measured bisection starts: the width multiplier the fitted cost model
+    predicts for the band (no measurement spent), or 1 without a model for this machine.
+
+    A pre-filter only: the measured latency still decides, and a wrong prediction costs a
+    few more measurements, never a wrong verdict.
+    """
+    from gensynth.backends import load_latency_model
+    from gensynth.constraints import bisect_width
+    from gensynth.errors import GensynthError
+
+    try:
+        model = load_latency_model(
+            backend=indicator.backend, batch=indicator.batch, threads=indicator.threads
+        )
+        predicted = bisect_width(spec, model.predict_ms, lower, upper, hi=1.0, max_steps=40)
+    except (GensynthError, NotImplementedError, KeyError, ValueError):
+        return 1.0  # no fit here, or a prototype the model does not cover
+    if predicted is None:
+        return 1.0
+    return _multiplier_of(spec, predicted)
+
+
+def _multiplier_of(spec: ArchSpec, scaled: ArchSpec) -> float:
+    """The width multiplier that turned ``spec`` into ``scaled`` (the ratio of total widths)."""
+    return min(1.0, sum(scaled.widths()) / max(1, sum(spec.widths())))

@@ -139,15 +139,17 @@ def bisect_width(
     hi: float = MAX_MULTIPLIER,
     max_steps: int = 40,
     divisor: int = 8,
+    start: float = 1.0,
 ) -> ArchSpec | None:
     """``spec`` scaled so that ``lower <= measure(scaled) <= upper``, or None.
 
     ``measure`` must be non-decreasing in the width multiplier (MACs, params, latency); it is
-    called once per distinct scaled spec, at most ``max_steps`` times, starting at m=1.
+    called once per distinct scaled spec, at most ``max_steps`` times, starting at ``start``.
     """
     state = _search(
-        spec, measure, lower, upper, lo=lo, hi=hi, max_steps=max_steps, divisor=divisor
-    )
+        spec, measure, lower, upper, lo=lo, hi=hi, max_steps=max_steps, divisor=divisor,
+        start=start,
+    )  # fmt: skip
     return state.found.spec if state.found is not None else None
 
 

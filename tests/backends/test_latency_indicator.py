@@ -230,3 +230,30 @@ def test_real_repair_of_the_residual_default_meets_half_its_latency():
         assert strict.measure(repaired).median_ms <= budget * (1 + strict.tolerance)
     else:
         assert not strict.check(spec.scale_width(1 / 64)).passed
+
+
+class _CountingIndicator(_ModelledIndicator):
+    def __init__(self, budget_ms: float) -> None:
+        super().__init__(budget_ms)
+        self.measured: list[int] = []
+
+    def measure(self, spec, *, fresh=False):
+        self.measured.append(spec.width)
+        return super().measure(spec, fresh=fresh)
+
+
+def test_a_fitted_cost_model_starts_the_measured_repair_near_the_answer(monkeypatch):
+    import gensynth.backends
+
+    class Model:  # predicts the modelled latency exactly
+        def predict_ms(self, spec):
+            return 0.1 * spec.width
+
+    without = _CountingIndicator(2.0)
+    repair_latency(tiny_spec(width=512), 2.0, indicator=without)
+    monkeypatch.setattr(gensynth.backends, "load_latency_model", lambda **kw: Model())
+    guided = _CountingIndicator(2.0)
+    repaired = repair_latency(tiny_spec(width=512), 2.0, indicator=guided)
+    assert repaired is not None and 2.0 * 0.7 <= 0.1 * repaired.width <= 2.0 * 0.9
+    assert len(guided.measured) < len(without.measured)  # fewer measurements, same verdict
+    assert guided.measured[1] != 512  # the bisection began at the predicted width
