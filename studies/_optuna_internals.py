@@ -4,8 +4,9 @@ Optuna has no public way to change a trial that another process created: its ``T
 object lives there. Recovering the trial of a dead process needs just that: its fail reason
 recorded before it is failed and re-queued. ``Study.tell`` fails a foreign trial by number
 (public), but a user attribute can only be set through the storage, with the trial's id,
-which a ``FrozenTrial`` keeps as ``_trial_id``. If a later Optuna renames these, only this
-module changes.
+which a ``FrozenTrial`` keeps as ``_trial_id``. Referencing an artifact after its file is
+written needs Optuna's attribute prefix for artifacts, which is private too. If a later
+Optuna renames these, only this module changes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
 
-__all__ = ["fail_foreign_trial"]
+__all__ = ["fail_foreign_trial", "reference_trial_artifact"]
 
 
 def fail_foreign_trial(study: optuna.Study, trial: FrozenTrial, attrs: dict[str, Any]) -> None:
@@ -27,3 +28,18 @@ def fail_foreign_trial(study: optuna.Study, trial: FrozenTrial, attrs: dict[str,
     for key, value in attrs.items():
         storage.set_trial_user_attr(trial._trial_id, key, value)
     study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+
+
+def reference_trial_artifact(trial: optuna.Trial, meta: dict[str, Any]) -> None:
+    """Record an artifact already written on ``trial``, the way ``upload_artifact`` does.
+
+    ``upload_artifact`` records the reference first and writes the file after; gensynth
+    writes first (see :mod:`gensynth.studies.artifacts`), so it sets the same system
+    attribute itself, through the storage and the trial's id.
+    """
+    import json
+
+    from optuna.artifacts._upload import ARTIFACTS_ATTR_PREFIX
+
+    key = ARTIFACTS_ATTR_PREFIX + meta["artifact_id"]
+    trial.storage.set_trial_system_attr(trial._trial_id, key, json.dumps(meta))

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 __all__ = ["RETRYABLE", "recover_lost_trials"]
 
-#: Fail reasons after which a trial's spec is evaluated again.
-RETRYABLE = ("interrupted", "worker died", "stopped by the time limit")
+#: Fail reasons after which a trial's spec is evaluated again: the candidate was not at
+#: fault (a full artifact disk stops the run; the rerun after space is freed retries it).
+RETRYABLE = ("interrupted", "worker died", "stopped by the time limit", "disk full")
 MAX_RETRIES = 2
 
 
