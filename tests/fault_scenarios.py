@@ -312,10 +312,12 @@ def store_leftovers(folder: Path, trials: list[optuna.trial.FrozenTrial]) -> dic
     }
 
 
-def disk_full_mid_run(workdir: Path, data: Path, url: str, study: str, store: Path) -> Outcome:
+def disk_full_mid_run(
+    workdir: Path, data: Path, url: str, study: str, store: Path, *, workers: int = 1
+) -> Outcome:
     """The artifact store (a small mounted disk) fills while a trial trains; then, with space
     freed, the same command is rerun."""
-    args = explore_args(data, url, study, trials=4, epochs=3, artifacts=store)
+    args = explore_args(data, url, study, trials=4, epochs=3, artifacts=store, workers=workers)
     process = start(args, workdir, workdir / "first.log")
     wait_mid_trial(url, study)
     before = completed(trials_of(url, study))
@@ -331,8 +333,9 @@ def disk_full_mid_run(workdir: Path, data: Path, url: str, study: str, store: Pa
     (store / BALLAST).unlink()
     rerun_at = datetime.datetime.now()
     second = finish(start(args, workdir, workdir / "second.log"), workdir / "second.log")
-    outcome = _outcome("artifact disk full, rerun", url, workdir, study, victim.number, before,
-                       struck, redo_from=rerun_at)  # fmt: skip
+    scenario = "artifact disk full, rerun" + (f" ({workers} workers)" if workers > 1 else "")
+    outcome = _outcome(scenario, url, workdir, study, victim.number, before, struck,
+                       redo_from=rerun_at)  # fmt: skip
     outcome.outputs = {"first": first, "second": second}
     outcome.details = {
         "first_exit": code, "ballast_bytes": ballast, "running_at_stop": running_at_stop,
