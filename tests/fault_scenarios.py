@@ -118,12 +118,20 @@ class Outcome:
         return {
             "scenario": self.scenario, "storage": self.storage, **self.counts.figures(),
             "victim": self.victim.number,
-            "retry": None if self.retry is None else self.retry.number,
+            **_retry_facts(self.retry),
             "requeue_s": _round(self.requeue_s), "redone_s": _round(self.redone_s),
             "trials": len(self.trials),
             "complete": sum(t.state.name == "COMPLETE" for t in self.trials),
             "exported": self.exported, **self.details,
         }  # fmt: skip
+
+
+def _retry_facts(retry: optuna.trial.FrozenTrial | None) -> dict[str, Any]:
+    if retry is None:
+        return {"retry": None}
+    timings = retry.user_attrs.get(Attr.TIMINGS) or {}
+    return {"retry": retry.number, "retry_origin": retry.user_attrs.get(Attr.ORIGIN),
+            "retry_train_s": timings.get("train_s")}  # fmt: skip
 
 
 def _round(value: float | None) -> float | None:
