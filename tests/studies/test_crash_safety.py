@@ -17,6 +17,8 @@ from gensynth.errors import FileAccessError
 from gensynth.studies import artifacts
 from gensynth.studies._journal import drop_torn_tail
 from gensynth.studies.artifacts import AtomicFileSystemArtifactStore, upload_trial_artifact
+from gensynth.studies.records import Attr
+from gensynth.studies.recovery import recover_lost_trials
 from gensynth.studies.storage import open_existing_storage, open_storage
 
 WEIGHTS = b"0123456789" * 1000
@@ -150,3 +152,22 @@ def test_drop_torn_tail_finds_a_newline_far_back(tmp_path):
     path.write_bytes(b"x\n" + b"y" * 200_000)
     drop_torn_tail(path)
     assert path.read_bytes() == b"x\n"
+
+
+@pytest.mark.parametrize(
+    ("reason", "retried"),
+    [
+        ("disk full: the artifact store '/a' has no space left for a trial's weights", True),
+        ("cannot write to the artifact store '/a': Input/output error", True),
+        ("training diverged: loss is nan", False),  # the candidate's own fault
+    ],
+)
+def test_a_trial_the_artifact_store_failed_is_retried_by_the_rerun(tmp_path, reason, retried):
+    study = optuna.create_study(storage=open_storage(f"journal:///{tmp_path}/s.log"))
+    trial = study.ask()
+    trial.set_user_attr(Attr.SPEC, {"prototype": "residual"})
+    trial.set_user_attr(Attr.FAIL_REASON, reason)
+    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    assert recover_lost_trials(study) == ([0] if retried else [])
+    waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert [t.user_attrs[Attr.SPEC] for t in waiting] == ([{"prototype": "residual"}] * retried)
