@@ -23,8 +23,16 @@ if TYPE_CHECKING:
 
 __all__ = ["RETRYABLE", "recover_lost_trials"]
 
-#: Fail reasons after which a trial's spec is evaluated again.
-RETRYABLE = ("interrupted", "worker died", "stopped by the time limit")
+#: Fail reasons after which a trial's spec is evaluated again: the candidate was not at
+#: fault. An artifact store that cannot be written (a full disk, say) stops the run; the
+#: rerun, once that is fixed, retries the trial.
+RETRYABLE = (
+    "interrupted",
+    "worker died",
+    "stopped by the time limit",
+    "disk full",
+    "cannot write to the artifact store",
+)
 MAX_RETRIES = 2
 
 

@@ -18,6 +18,21 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture
+def pg_url() -> str:
+    """The CI PostgreSQL server (GENSYNTH_TEST_POSTGRES_URL); skipped by hand, failed in CI."""
+    url = os.environ.get("GENSYNTH_TEST_POSTGRES_URL", "")
+    require(bool(url), "GENSYNTH_TEST_POSTGRES_URL is not set")
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=5):
+            pass
+    except Exception as error:
+        require(False, f"PostgreSQL at GENSYNTH_TEST_POSTGRES_URL is unreachable: {error}")
+    return url
+
+
 @pytest.fixture(autouse=True)
 def _quiet_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GENSYNTH_DEBUG", "")

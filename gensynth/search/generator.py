@@ -100,7 +100,7 @@ class Generator:
             kept = trial.user_attrs.get(Attr.ORIGIN) == "reference"  # the reference stays one
             origin = "reference" if kept else "retry"
             proposal = self._check(spec_from_dict(retry), origin, "re-run of a lost trial")
-        elif self._wants_reference(history):
+        elif self._wants_reference(history, trial.number):
             proposal = self.reference()
         elif rng.random() < self.mutation_probability(history):
             proposal = self._mutate(rng, history)
@@ -121,14 +121,20 @@ class Generator:
         design = get_reference(name).spec(**self.io)
         return self._repair(design, "reference", f"the {name} reference, scaled into the limits")
 
-    def _wants_reference(self, history: list[TrialRecord]) -> bool:
-        """Generative studies of the reference's own prototype begin with the reference."""
+    def _wants_reference(self, history: list[TrialRecord], number: int) -> bool:
+        """Generative studies of the reference's own prototype begin with the reference.
+
+        An earlier trial still proposing (RUNNING, no origin yet) may be taking it: then this
+        one does not, or two workers starting together both train it.
+        """
         from gensynth.prototypes import get_reference
         from gensynth.search.selection import REFERENCE
 
         if self.study_spec.strategy != "generative":
             return False
         if get_reference(REFERENCE[self.study_spec.task]).prototype != self.prototype.name:
+            return False
+        if any(r.state == "RUNNING" and not r.origin and r.number < number for r in history):
             return False
         return not any(r.origin == "reference" and r.state != "FAIL" for r in history)
 

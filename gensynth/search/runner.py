@@ -114,7 +114,8 @@ class TrialRunner:
         except TrialFailed as error:
             trial.set_user_attr(Attr.FAIL_REASON, error.message)
             raise
-        except GensynthError:
+        except GensynthError as error:  # the run stops (a full disk, say); the trial says why
+            trial.set_user_attr(Attr.FAIL_REASON, error.message)
             raise
         except Exception as error:  # a candidate the stack cannot run: recorded, the run goes on
             reason = f"{type(error).__name__}: {error}"[:500]
@@ -194,19 +195,15 @@ class TrialRunner:
 
     def _upload_weights(self, trial: optuna.Trial, evaluation: Evaluation) -> str:
         """The proxy-trained weights as a safetensors artifact beside the study; its id."""
-        from optuna.artifacts import upload_artifact
         from safetensors.torch import save_file
+
+        from gensynth.studies.artifacts import upload_trial_artifact
 
         state = {k: v.detach().contiguous() for k, v in evaluation.state_dict.items()}
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"trial-{trial.number}.safetensors"
             save_file(state, str(path), metadata={"trial": str(trial.number)})
-            return upload_artifact(
-                artifact_store=self.session.artifact_store,
-                file_path=str(path),
-                study_or_trial=trial,
-                mimetype="application/octet-stream",
-            )
+            return upload_trial_artifact(self.session.artifact_store, trial, path)
 
 
 def _timings(

@@ -99,11 +99,10 @@ def open_session(
     data: DefectDataset | None = None,
 ) -> ExploreSession:
     """Load data, open (or resume) the study and build the generator–inquisitor pair."""
-    from optuna.artifacts import FileSystemArtifactStore
-
     from gensynth.data import load_dataset
     from gensynth.prototypes import get_prototype
     from gensynth.search.budget import fixed_plan, plan_budget
+    from gensynth.studies.artifacts import AtomicFileSystemArtifactStore
     from gensynth.studies.samplers import make_sampler
     from gensynth.studies.storage import open_storage, parse_storage_url
     from gensynth.studies.study import open_study, stored_spec_of
@@ -154,7 +153,7 @@ def open_session(
         inquisitor=Inquisitor(
             data, config, task=spec.task, probe_samples=PROBE_SAMPLES[spec.task]
         ),
-        artifact_store=FileSystemArtifactStore(str(artifact_dir)),
+        artifact_store=AtomicFileSystemArtifactStore(artifact_dir),
         artifact_dir=artifact_dir,
         train_config=config,
         plan=plan,

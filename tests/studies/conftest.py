@@ -1,12 +1,13 @@
-"""Fixtures for the study tests: one torch thread, a crafted study, a data folder."""
+"""Fixtures for the study tests: one torch thread, a crafted study, a data folder.
+
+``pg_url`` (the CI PostgreSQL server) is in ``tests/conftest.py``: the engine tests use it too.
+"""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
-from studies_builders import crafted_study, require, write_class_folder
+from studies_builders import crafted_study, write_class_folder
 
 
 @pytest.fixture(autouse=True)
@@ -27,18 +28,3 @@ def crafted(tmp_path):
 @pytest.fixture
 def data_dir(tmp_path):
     return write_class_folder(tmp_path / "data")
-
-
-@pytest.fixture
-def pg_url() -> str:
-    """The CI PostgreSQL server (GENSYNTH_TEST_POSTGRES_URL); skipped by hand, failed in CI."""
-    url = os.environ.get("GENSYNTH_TEST_POSTGRES_URL", "")
-    require(bool(url), "GENSYNTH_TEST_POSTGRES_URL is not set")
-    try:
-        import psycopg
-
-        with psycopg.connect(url, connect_timeout=5):
-            pass
-    except Exception as error:
-        require(False, f"PostgreSQL at GENSYNTH_TEST_POSTGRES_URL is unreachable: {error}")
-    return url
