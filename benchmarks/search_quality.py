@@ -1,134 +1,167 @@
-"""Search quality: generator–inquisitor vs random sampling vs plain TPE, same trial budget.
+"""Search quality on real data: the generator against its own earlier drafting, TPE and random.
 
-For each strategy and seed, an exploration on the synthetic NEU-like data at 100M MACs ± 5%
-(all three repair every proposal into the band; only ``generative`` mutates elites guided by
-the inquisitor's insights). Reports the best validation NetScore after N trials, its mean over
-seeds, the loop overhead (everything but training and probing) as a share of trial time, and
-the share of feasible trials.
+For each strategy and seed, a search of the same trial budget on a real folder (100M MACs
+± 5%; every strategy repairs every proposal into the band), then the ``--train-top`` best
+candidates by proxy NetScore are trained in full with the default recipe and tested once.
+The figure that matters is the best fully trained test accuracy (and its NetScore); the
+best proxy NetScore is reported beside it. Strategies:
 
-    python benchmarks/search_quality.py --trials 12 --seeds 0 1 2
+- ``generative``: the default (reference first, fresh designs drafted by the study's TPE on
+  a copy of the study, mutations of elites guided by the inquisitor);
+- ``generative-random``: the same, with fresh designs drafted from a seeded random sampler
+  instead of the study's TPE (how the generator drafted before);
+- ``tpe`` and ``random``: one draw of the study's sampler per trial, repaired the same way.
+
+    python benchmarks/search_quality.py --data ../shared/data/x-sdd --seeds 0,1,2
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
+import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, machine_tag, write_results
+from _common import write_results
 
-from gensynth import provenance
-from gensynth.data import load_dataset
-from gensynth.explore import explore
-from gensynth.search.study_spec import ExploreOptions, resolve_options
-from gensynth.studies.records import records_of
-
-STRATEGIES = ("generative", "tpe", "random")
+STRATEGIES = ("generative", "generative-random", "tpe", "random")
 
 
-def run_one(strategy: str, seed: int, args: argparse.Namespace, data: Any, tmp: Path) -> dict:
-    spec = resolve_options(
-        ExploreOptions(
-            flops=args.flops, trials=args.trials, epochs=args.epochs, proxy_size=args.proxy_size,
-            proxy_samples=args.proxy_samples, strategy=strategy, seed=seed, timeout="off",
-            study=f"{strategy}-{seed}", storage=f"sqlite:///{tmp}/{strategy}-{seed}.db",
-            final_epochs=0, threads=args.threads,
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="synthetic", help="a classification folder")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--trials", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=None, help="proxy epochs (default)")
+    parser.add_argument("--flops", default="100M")
+    parser.add_argument("--train-top", type=int, default=2)
+    parser.add_argument("--final-epochs", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=None)
+    return parser.parse_args()
+
+
+@contextlib.contextmanager
+def _random_drafts() -> Iterator[None]:
+    """The generator's fresh designs from a seeded random sampler, as before the change."""
+    import optuna
+
+    from gensynth.search.generator import Generator
+    from gensynth.studies.samplers import trial_stream_seed
+
+    real = Generator._draft
+
+    def draft(self: Generator, trial: Any, count: int) -> list[Any]:
+        sampler = optuna.samplers.RandomSampler(
+            seed=trial_stream_seed(self.study_spec.seed, trial.number)
         )
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        copy = optuna.create_study(sampler=sampler)
+        return [self.prototype.sample(copy.ask(), **self.io) for _ in range(count)]
+
+    Generator._draft = draft  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Generator._draft = real  # type: ignore[method-assign]
+
+
+def run_one(strategy: str, seed: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    from gensynth.explore import explore
+    from gensynth.search.study_spec import ExploreOptions, resolve_options
+    from gensynth.studies.records import records_of
+
+    name = f"{strategy}-{seed}"
+    options = ExploreOptions(
+        data=args.data, flops=args.flops, trials=args.trials, epochs=args.epochs,
+        strategy="generative" if strategy == "generative-random" else strategy, seed=seed,
+        timeout="off", budget="off", final_epochs=0, threads=args.threads, study=name,
+        storage=f"journal:///{work}/{name}.log",
     )  # fmt: skip
     started = time.perf_counter()
-    result = explore(spec, data=data, finalize_winner=False, baseline=False)
-    records = records_of(result.session.study.get_trials(deepcopy=False))
+    patch = _random_drafts() if strategy == "generative-random" else contextlib.nullcontext()
+    with patch:
+        session = explore(resolve_options(options), finalize_winner=False).session
+    search_s = time.perf_counter() - started
+    records = records_of(session.study.get_trials(deepcopy=False))
     complete = [r for r in records if r.state == "COMPLETE"]
-    feasible = [r for r in complete if r.feasible]
-    trained = [r for r in feasible if r.origin != "reuse"]
-    timings = [r.user_attrs.get("timings", {}) for r in trained]
-    total = sum(t.get("total_s", 0.0) for t in timings)
-    overhead = sum(t.get("overhead_s", 0.0) for t in timings)
-    best_curve, best = [], float("-inf")
-    for r in complete:
-        if r.feasible and r.netscore is not None:
-            best = max(best, r.netscore)
-        best_curve.append(best)
+    trained = sorted((r for r in complete if r.trained), key=lambda r: -(r.netscore or -1e9))
+    full = [_train(session, r, args, work / name) for r in trained[: args.train_top]]
+    best = max(full, key=lambda f: f["test_metric"]) if full else None
     return {
-        "strategy": strategy,
-        "seed": seed,
-        "best_netscore": best,
-        "best_metric": max((r.metric or 0.0) for r in feasible) if feasible else None,
-        "best_curve": best_curve,
-        "feasible_share": len(feasible) / max(1, len(complete)),
-        "overhead_share": overhead / total if total else None,
+        "strategy": strategy, "seed": seed,
+        "best_proxy_netscore": trained[0].netscore if trained else None,
+        "best_full_test": best["test_metric"] if best else None,
+        "best_full_netscore": best["netscore_test"] if best else None,
+        "best_full_trial": best["trial"] if best else None, "full": full,
+        "feasible_share": sum(r.feasible for r in complete) / max(1, len(complete)),
         "origins": {o: sum(r.origin == o for r in complete) for o in {r.origin for r in complete}},
-        "seconds": time.perf_counter() - started,
-        "git_sha": provenance.git_sha(),
-    }
+        "search_s": search_s, "loadavg": list(os.getloadavg()),
+    }  # fmt: skip
 
 
-def _merge_earlier(runs: list[dict], args: argparse.Namespace) -> list[dict]:
-    """Keep earlier runs of strategies not rerun now, when they used the same settings."""
-    path = RESULTS / f"search_quality-{machine_tag()}.json"
-    if not path.exists():
-        return runs
-    earlier = json.loads(path.read_text())
-    same = {k: v for k, v in earlier.get("settings", {}).items() if k != "strategies"}
-    mine = {k: v for k, v in vars(args).items() if k != "strategies"}
-    if same != mine:
-        return runs
-    kept = [r for r in earlier.get("runs", []) if r["strategy"] not in args.strategies]
-    for run in kept:
-        run.setdefault("git_sha", earlier.get("git_sha"))
-    return kept + runs
+def _train(session: Any, record: Any, args: argparse.Namespace, folder: Path) -> dict:
+    from gensynth.prototypes import spec_from_dict
+    from gensynth.training import TrainConfig, train_to_dir
+
+    spec = spec_from_dict(record.spec)
+    config = TrainConfig.full(
+        session.spec.task, epochs=args.final_epochs, time_budget=None, seed=session.spec.seed,
+        threads=args.threads,
+    )  # fmt: skip
+    out = folder / f"trial-{record.number}"
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = train_to_dir(spec, session.data, config, out, data_source=session.spec.data)
+    value = metrics["test"][metrics["metric"]]
+    return {
+        "trial": record.number, "origin": record.origin, "describe": record.describe,
+        "proxy_metric": record.metric, "proxy_netscore": record.netscore,
+        "val_metric": metrics["val"][metrics["metric"]], "test_metric": value,
+        "netscore_test": session.spec.utility(value, metrics["params"], metrics["macs"]),
+        "params": metrics["params"], "macs": metrics["macs"],
+    }  # fmt: skip
+
+
+def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    summary = {}
+    for strategy in dict.fromkeys(r["strategy"] for r in runs):
+        mine = [r for r in runs if r["strategy"] == strategy]
+        tests = [r["best_full_test"] for r in mine if r["best_full_test"] is not None]
+        scores = [r["best_proxy_netscore"] for r in mine if r["best_proxy_netscore"] is not None]
+        summary[strategy] = {
+            "mean_best_full_test": statistics.mean(tests) if tests else None,
+            "stdev_best_full_test": statistics.stdev(tests) if len(tests) > 1 else 0.0,
+            "per_seed_full_test": tests,
+            "mean_best_proxy_netscore": statistics.mean(scores) if scores else None,
+        }
+    return summary
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=12)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--proxy-size", type=int, default=64)
-    parser.add_argument("--proxy-samples", type=int, default=None)
-    parser.add_argument("--flops", default="100M")
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
-    args = parser.parse_args()
-    data = load_dataset("synthetic", task="classify", input_size=200)
+    args = _args()
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in args.seeds:
-            for strategy in args.strategies:
-                run = run_one(strategy, seed, args, data, Path(tmp))
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            for strategy in args.strategies.split(","):
+                run = run_one(strategy, seed, args, Path(tmp))
                 runs.append(run)
-                print(
-                    f"{strategy:<10} seed {seed}: best NetScore {run['best_netscore']:.2f} "
-                    f"feasible {run['feasible_share']:.0%} overhead "
-                    f"{(run['overhead_share'] or 0):.1%} ({run['seconds']:.0f} s)",
-                    flush=True,
-                )
-    runs = _merge_earlier(runs, args)
-    strategies = list(dict.fromkeys(r["strategy"] for r in runs))
-    summary = {}
-    for strategy in strategies:
-        scores = [r["best_netscore"] for r in runs if r["strategy"] == strategy]
-        summary[strategy] = {
-            "mean_best_netscore": statistics.mean(scores),
-            "stdev": statistics.stdev(scores) if len(scores) > 1 else 0.0,
-            "per_seed": scores,
-        }
-    reference = summary.get("random", {}).get("mean_best_netscore")
-    for strategy, row in summary.items():
-        mean, spread = row["mean_best_netscore"], row["stdev"]
-        delta = "" if reference is None else f" ({mean - reference:+.2f} vs random)"
-        print(f"{strategy:<10} mean best NetScore {mean:.2f} ± {spread:.2f}{delta}")
-    path = write_results(
-        "search_quality", {"settings": vars(args), "summary": summary, "runs": runs}
-    )
-    print(f"wrote {path}")
+                print(f"{strategy:<18} seed {seed}: best fully trained test "
+                      f"{run['best_full_test']:.2f}% (proxy NetScore "
+                      f"{run['best_proxy_netscore']:.2f}) in {run['search_s']:.0f} s of search",
+                      flush=True)  # fmt: skip
+                write_results("search_quality", {"settings": vars(args), "runs": runs,
+                                                 "summary": _summary(runs)})  # fmt: skip
+    for strategy, row in _summary(runs).items():
+        print(f"{strategy:<18} best fully trained test {row['mean_best_full_test']:.2f} ± "
+              f"{row['stdev_best_full_test']:.2f} ({row['per_seed_full_test']})")  # fmt: skip
 
 
 if __name__ == "__main__":
