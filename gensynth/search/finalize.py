@@ -133,7 +133,7 @@ def finalize(
         _publish(selection.reference, out / "reference")
     events.stage("export")
     metrics = dict(chosen.metrics)
-    metrics["export"] = _export(model_dir, chosen.record.spec)
+    metrics["export"] = _export(model_dir)
     metrics["latency"] = latency.to_json()
     metrics["search"] = _search_part(session, chosen.record)
     metrics["selection"] = selection.to_json()
@@ -294,7 +294,7 @@ def _proxy_winner(
     metrics = _proxy_weights(session, best, model_dir)
     finalist = Finalist(best, "candidate", model_dir, metrics)
     events.stage("export")
-    metrics["export"] = _export(model_dir, best.spec)
+    metrics["export"] = _export(model_dir)
     events.stage("latency")
     comparison, labels, base = _time(session, [finalist], baseline)
     latency = FinalLatency(comparison, labels, labels[0], base)
@@ -340,7 +340,7 @@ def _proxy_weights(session: ExploreSession, best: TrialRecord, model_dir: Path) 
     return metrics
 
 
-def _export(model_dir: Path, spec_dict: dict[str, Any] | None) -> dict[str, Any]:
+def _export(model_dir: Path) -> dict[str, Any]:
     from gensynth.backends import export_onnx
     from gensynth.modeldir import load_model_dir
 
