@@ -122,5 +122,12 @@ def test_plots_write_png_files(tmp_path, classify_data, segment_data):
         plot_confusion(confusion, tmp_path / "confusion.png"),
         plot_decision_sweep(decision, tmp_path / "sweep.png"),
     ]
+    ema = [
+        {"epoch": e, "loss": 1 / e, "val_loss": 1.1 / e, "val_accuracy": 50 + e,
+         "val_loss_raw": 1.2 / e, "val_accuracy_raw": 45 + e, "lr": 0.1 / e}
+        for e in (1, 2, 3)
+    ]  # fmt: skip
+    paths.append(plot_curves(ema, tmp_path / "ema.png", metric="accuracy"))
     for path in paths:
         assert path.read_bytes()[:8] == PNG_MAGIC and path.stat().st_size > 5000
+    assert paths[-1].stat().st_size > paths[0].stat().st_size  # more curves drawn
