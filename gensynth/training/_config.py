@@ -48,9 +48,12 @@ class TrainConfig:
     - ``ema_window``: keep an exponential moving average of the weights (and BatchNorm
       statistics), validate it every epoch, select and return it. Its time constant is this
       share of the run's steps (decay ``1 - 1/(window × steps)``), reached through timm's
-      ModelEmaV3 warm-up ``1 - (1 + step)^-0.75``; so a 100-step proxy run averages its
-      last ten steps and a 1000-step full run its last hundred, and neither lags behind
-      at the init. None trains without EMA.
+      ModelEmaV3 warm-up ``1 - (1 + step)^-0.75``; so a 2000-step run averages its last
+      two hundred steps and does not hold on to the init. None trains without EMA.
+    - ``ema_min_steps``: runs of fewer steps keep no EMA. Their weights still move fast at
+      the end, and any average lags: on x-sdd a 108-step proxy run's EMA scored 4-6 points
+      below its weights, and on magnetic tile a 636-step run's EMA reached 3.7% mIoU against
+      8.4%, while over 1,620 steps the EMA was the better, smoother model.
     - ``crop_scale``: random square crops whose side is drawn from this range (a share of the
       image side), resized back to the input size; above 1 zooms out with mirrored borders.
       Masks follow. ``(1.0, 1.0)`` is off.
@@ -82,6 +85,7 @@ class TrainConfig:
     grad_clip: float | None = 5.0
     eval_batch_size: int = 64
     ema_window: float | None = 0.1
+    ema_min_steps: int = 1000
     crop_scale: tuple[float, float] = (1.0, 1.0)
     distill_weight: float = 0.5
     distill_temperature: float = 4.0
@@ -140,17 +144,26 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None:
                 _positive_int(f"{at}{name}", value)
+        self._validate_recipe(at)
+        if self.input_size is not None and self.input_size < 8:
+            raise ConfigError(f"{at}input_size: expected at least 8 pixels, got {self.input_size}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise ConfigError(f"{at}seed: expected an integer, got {self.seed!r}")
+
+    def _validate_recipe(self, at: str) -> None:
+        """Range checks of the EMA, crop, distillation and time-budget fields."""
         if self.ema_window is not None:
             _number(f"{at}ema_window", self.ema_window, low=0.0, high=1.0, low_open=True)
+        if not isinstance(self.ema_min_steps, int) or isinstance(self.ema_min_steps, bool):
+            raise ConfigError(
+                f"{at}ema_min_steps: expected an integer >= 0, got {self.ema_min_steps!r}"
+            )
+        _number(f"{at}ema_min_steps", self.ema_min_steps, low=0.0)
         _crop_scale(f"{at}crop_scale", self.crop_scale)
         _number(f"{at}distill_weight", self.distill_weight, low=0.0, high=1.0)
         _number(f"{at}distill_temperature", self.distill_temperature, low=0.0, low_open=True)
         if self.time_budget is not None:
             _number(f"{at}time_budget", self.time_budget, low=0.0, low_open=True)
-        if self.input_size is not None and self.input_size < 8:
-            raise ConfigError(f"{at}input_size: expected at least 8 pixels, got {self.input_size}")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            raise ConfigError(f"{at}seed: expected an integer, got {self.seed!r}")
 
 
 def primary_metric(task: str) -> str:

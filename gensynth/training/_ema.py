@@ -5,8 +5,9 @@ A fixed decay of 0.999 averages over about a thousand steps; the search's proxy 
 about a hundred, so such an average would still be mostly the random init and would rank
 candidates by noise. Here the decay warms up as ``1 - (1 + step)^-power`` (early averages
 forget the init quickly) and stops at the decay whose time constant is a fixed share of
-the run's steps: a proxy run and a full run then average the same share of their training,
-so the proxy stays a scaled-down copy of the full recipe.
+the run's steps, so runs of any length average the same share of their training. Short
+runs (the search's proxy) keep no EMA at all (``TrainConfig.ema_min_steps``): their weights
+still move fast at the end, and even a short average scored below them.
 """
 
 from __future__ import annotations

@@ -278,7 +278,7 @@ def _start(
 
 
 def _ema(model: nn.Module, config: TrainConfig, total_steps: int) -> AveragedModel | None:
-    if config.ema_window is None:
+    if config.ema_window is None or total_steps < config.ema_min_steps:
         return None
     return weight_ema(model, window_decay(config.ema_window, total_steps))
 
@@ -321,7 +321,7 @@ def _plan(
         step,
         evaluate,
         steps_per_epoch=_steps_per_epoch(train, config),
-        evals_per_epoch=1 if config.ema_window is None else 2,
+        evals_per_epoch=1 if _ema(model, config, probe.steps * config.epochs) is None else 2,
         epochs=config.epochs,
         time_budget=float(config.time_budget or 0.0),
     )
