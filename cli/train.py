@@ -28,9 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["COMMANDS", "train_cmd"]
 
-#: Full-budget epochs when --epochs is not given (the search's proxy uses far fewer).
-FULL_EPOCHS = {"classify": 30, "segment": 40}
-
 
 def _spec_from_study(name: str, trial: int, storage: str) -> ArchSpec:
     """The spec of trial ``trial`` of study ``name`` in ``storage``."""
@@ -164,7 +161,12 @@ def train_cmd(
         str | None, typer.Option("--format", help="Data format name; detected when left out.")
     ] = None,
     epochs: Annotated[
-        int | None, typer.Option("--epochs", help="Epochs (default 30 classify, 40 segment).")
+        int | None,
+        typer.Option(
+            "--epochs",
+            help="Epochs, exactly (default: gensynth.training.FULL_EPOCHS, fewer where they "
+            "would not fit in FULL_TIME_BUDGET).",
+        ),
     ] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Batch size.")] = None,
     lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")] = None,
@@ -193,9 +195,11 @@ def train_cmd(
     _check_positive(epochs=epochs, batch_size=batch_size, lr=lr, threads=threads)
     arch = _resolve_spec(spec, study, trial, storage)
     prepare_out_dir(out_dir, overwrite=overwrite, what="model folder")
-    options = {"epochs": epochs or FULL_EPOCHS[arch.task], "seed": seed, "threads": threads}
+    options: dict[str, Any] = {"seed": seed, "threads": threads}
+    if epochs is not None:  # an explicit count is not cut to the default time budget
+        options |= {"epochs": epochs, "time_budget": None}
     options.update({k: v for k, v in (("batch_size", batch_size), ("lr", lr)) if v is not None})
-    config = TrainConfig.for_task(arch.task, **options)
+    config = TrainConfig.full(arch.task, **options)
     dataset = load_dataset(
         data, task=arch.task, input_size=arch.input_size, format=data_format, seed=seed,
         skip_bad=skip_bad,

@@ -1,8 +1,8 @@
 """Defect data: synthetic NEU-like generation, real-format loaders, splits and caching.
 
 - :func:`load_dataset` gives a :class:`DefectDataset` from ``"synthetic"`` or a folder in any
-  layout of :data:`FORMATS` (``neu-cls``, ``neu-det``, ``neu-seg``, ``generic-cls``,
-  ``generic-seg``), decoded once and cached.
+  layout of :data:`FORMATS` (``neu-cls``, ``neu-det``, ``neu-seg``, ``magnetic-tile``,
+  ``generic-cls``, ``generic-seg``), decoded once and cached.
 - :func:`check_dataset` reports what a folder holds and every bad file by path.
 - :func:`synthesize` writes the synthetic set in the NEU-CLS or NEU-Seg layout.
 - :func:`clean_background` and :func:`inject_defect` make defect-free steel and paste one

@@ -30,7 +30,7 @@ from gensynth.data._formats import Scan
 __all__ = ["cache_folder", "folder_key", "read_entry", "write_entry"]
 
 #: Bumped when the cached content or the decoding changes.
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 log = logging.getLogger(__name__)
 
 

@@ -80,7 +80,12 @@ def decode_image(path: Path, rel: str, size: int) -> tuple[np.ndarray, tuple[int
 def decode_mask(
     path: Path, rel: str, size: int, expected: tuple[int, int], threshold: int
 ) -> np.ndarray:
-    """A mask image as 0/1 at ``size`` (nearest); its size must equal its image's."""
+    """A mask image as 0/1 at ``size`` (nearest); its size must equal its image's.
+
+    A defect that nearest sampling would miss entirely (a hairline crack in a large image)
+    is kept as the output pixels it touches: an empty mask means a defect-free image to the
+    defect/no-defect decision, so a defect must never vanish from its mask.
+    """
     from PIL import Image
 
     with _open(path, rel) as image:
@@ -92,7 +97,11 @@ def decode_mask(
         binary = np.asarray(_gray(image), dtype=np.uint8) > threshold
     if binary.shape != (size, size):
         small = Image.fromarray(binary.astype(np.uint8) * 255, "L")
-        binary = np.asarray(small.resize((size, size), Image.Resampling.NEAREST)) > 127
+        resized = np.asarray(small.resize((size, size), Image.Resampling.NEAREST)) > 127
+        if binary.any() and not resized.any():
+            touched = Image.fromarray(binary.astype(np.float32), "F")
+            resized = np.asarray(touched.resize((size, size), Image.Resampling.BOX)) > 0
+        binary = resized
     return binary.astype(np.uint8)
 
 

@@ -85,8 +85,9 @@ class FormatReader(abc.ABC):
 
 
 FORMATS: Registry[FormatReader] = Registry("data format")
-#: Most specific first: a NEU-DET folder would also pass for generic class folders.
-DETECT_ORDER = ("neu-seg", "neu-det", "generic-seg", "neu-cls", "generic-cls")
+#: Most specific first: a NEU-DET or magnetic-tile folder would also pass for generic class
+#: folders (with the magnetic tile's PNG masks taken for images).
+DETECT_ORDER = ("neu-seg", "neu-det", "generic-seg", "magnetic-tile", "neu-cls", "generic-cls")
 
 
 def _has_files(root: Path) -> bool:

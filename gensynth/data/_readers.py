@@ -1,4 +1,4 @@
-"""The built-in format readers: NEU-CLS, NEU-DET, NEU-Seg, generic class folders and masks."""
+"""The built-in format readers: NEU-CLS, NEU-DET, NEU-Seg, magnetic tile, generic folders."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from gensynth.data._classes import (
 from gensynth.data._formats import FORMATS, FormatReader, Item, MaskKind, Problem, Scan
 from gensynth.errors import DataError
 
-__all__ = ["GenericCls", "GenericSeg", "NeuCls", "NeuDet", "NeuSeg"]
+__all__ = ["GenericCls", "GenericSeg", "MagneticTile", "NeuCls", "NeuDet", "NeuSeg"]
 
 _PREFIXES = ", ".join(NEU_PREFIX.values())
 R = TypeVar("R", bound=type[FormatReader])
@@ -256,6 +256,56 @@ class GenericSeg(FormatReader):
             items.append(Item(_rel(path, root), label, _rel(mask, root)))
         classes = _ordered({i.label for i in items}, order=())
         return Scan(self.name, root, classes, items, problems, "pixel", mask_threshold=0)
+
+
+_MT_PREFIX = "mt_"
+#: In the magnetic-tile layout a PNG is a mask; the image beside it is any other image file.
+_MT_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+@_register
+class MagneticTile(FormatReader):
+    """Magnetic tile (Huang et al.): ``MT_<class>/Imgs/<stem>.jpg`` + same-stem ``.png`` mask.
+
+    The class is the folder name after ``MT_`` (``MT_Blowhole`` -> ``Blowhole``); ``MT_Free``
+    holds defect-free tiles, whose masks are empty, so they are the real negatives of the
+    defect/no-defect decision. Images and masks vary in size; every image needs its mask, of
+    its own size (0..255, above 127 is defect). Images may also lie in ``MT_<class>/`` itself.
+    """
+
+    name = "magnetic-tile"
+    layout = "magnetic-tile (MT_<class>/Imgs/<stem>.jpg + <stem>.png)"
+
+    def _classes(self, root: Path) -> list[tuple[str, Path]]:
+        """(class name, image folder) of every ``MT_<class>`` folder, in natural order."""
+        found = []
+        for name in sorted(_listing(root)[1], key=natural_key):
+            if name.lower().startswith(_MT_PREFIX) and len(name) > len(_MT_PREFIX):
+                folder = root / name
+                found.append((name[len(_MT_PREFIX) :], _child(folder, "Imgs") or folder))
+        return found
+
+    def detect(self, root: Path) -> bool:
+        return any(
+            Path(f).suffix.lower() in _MT_IMAGE_SUFFIXES
+            for _, folder in self._classes(root)
+            for f in _listing(folder)[0]
+        )
+
+    def scan(self, root: Path) -> Scan:
+        items, problems, classes = [], [], []
+        for label, folder in self._classes(root):
+            classes.append(label)
+            files = _images(folder)
+            masks = {p.stem: p for p in files if p.suffix.lower() == ".png"}
+            for path in (p for p in files if p.suffix.lower() in _MT_IMAGE_SUFFIXES):
+                mask = masks.get(path.stem)
+                if mask is None:
+                    reason = f"no mask {_rel(folder, root)}/{path.stem}.png"
+                    problems.append(Problem(_rel(path, root), reason))
+                    continue
+                items.append(Item(_rel(path, root), label, _rel(mask, root)))
+        return Scan(self.name, root, tuple(classes), items, problems, "pixel", mask_threshold=127)
 
 
 @_register

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from gensynth.errors import ConfigError, DataError
+from gensynth.training._losses import classification_loss, dice_bce_loss
 from gensynth.training._metrics import (
     DEFAULT_AREA_THRESHOLD,
     DEFAULT_THRESHOLDS,
@@ -133,20 +134,23 @@ def score_prepared(
         raise DataError("expected at least one sample to evaluate, got an empty split")
     size = (int(prepared.images.shape[-2]), int(prepared.images.shape[-1]))
     if task == "classify":
-        preds = []
-        for _, out in _outputs(model, prepared.images, batch_size):
+        preds, loss = [], 0.0
+        for start, out in _outputs(model, prepared.images, batch_size):
             check_output(out, task, len(class_names), size)
             preds.append(out.argmax(dim=1))
-        return classification_metrics(
+            labels = prepared.labels[start : start + len(out)]
+            loss += float(classification_loss(out, labels)) * len(out)
+        metrics = classification_metrics(
             prepared.labels.numpy(), torch.cat(preds).numpy(), class_names
         )
+        return {**metrics, "loss": loss / len(prepared)}
     if prepared.masks is None:
         raise DataError("segmentation metrics need defect masks; the evaluated data has none")
-    stats = _seg_stats(model, prepared.images, prepared.masks, batch_size, thresholds)
+    stats, seg_loss = _seg_stats(model, prepared.images, prepared.masks, batch_size, thresholds)
     extra = None
     if extra_negatives is not None and len(extra_negatives):
-        extra = _seg_stats(model, extra_negatives.images, None, batch_size, thresholds)
-    return segmentation_metrics(
+        extra = _seg_stats(model, extra_negatives.images, None, batch_size, thresholds)[0]
+    metrics = segmentation_metrics(
         stats,
         prepared.labels.numpy(),
         class_names,
@@ -155,6 +159,7 @@ def score_prepared(
         extra_negatives=extra,
         negatives_source=negatives_source,
     )
+    return {**metrics, "loss": seg_loss}
 
 
 def _seg_stats(
@@ -163,17 +168,23 @@ def _seg_stats(
     masks: torch.Tensor | None,
     batch_size: int,
     thresholds: Sequence[float],
-) -> SegmentationStats:
+) -> tuple[SegmentationStats, float | None]:
+    """The stats of every batch, and the mean training loss (Dice + 0.5·BCE) if masks."""
     size = (int(images.shape[-2]), int(images.shape[-1]))
-    parts = []
+    parts, loss = [], 0.0
     for start, out in _outputs(model, images, batch_size):
         check_output(out, "segment", 1, size)
         probs = out[:, 0].sigmoid().numpy()
-        truth = None
+        truth, defect = None, None
         if masks is not None:  # soft coverage 0..255 after a resize: defect where >= half
-            truth = masks[start : start + len(probs), 0].numpy() >= 128
-        parts.append(segmentation_stats(probs, truth, thresholds))
-    return SegmentationStats.concat(parts)
+            coverage = masks[start : start + len(probs)]
+            truth = coverage[:, 0].numpy() >= 128
+            # Any coverage at all is a defect image: a hairline crack below half a pixel
+            # must not turn its image into a defect-free one for the decision sweep.
+            defect = coverage.flatten(1).amax(dim=1).numpy() > 0
+            loss += float(dice_bce_loss(out, coverage.float() / 255.0)) * len(out)
+        parts.append(segmentation_stats(probs, truth, thresholds, defect=defect))
+    return SegmentationStats.concat(parts), None if masks is None else loss / len(images)
 
 
 def evaluate(
@@ -191,10 +202,12 @@ def evaluate(
 ) -> dict[str, Any]:
     """JSON-ready metrics of ``model`` on one split of ``data`` (None = all of it).
 
-    Segmentation ``negatives`` (defect-free inputs for the false-alarm rate): "auto" uses the
-    split's own defect-free images, or, when it has none (NEU-Seg), clean backgrounds from
-    ``gensynth.data.clean_background``; an array supplies them; None adds none. The output's
-    ``decision.negatives_source`` says which were used.
+    Segmentation ``negatives`` (defect-free inputs for the false-alarm rate): every image of
+    the split whose ground-truth mask is empty is a real negative (magnetic tile's ``Free``
+    tiles). "auto" adds clean backgrounds from ``gensynth.data.clean_background`` only when
+    the split has no real negative (NEU-Seg); an array adds those images; None adds none.
+    The output's ``decision`` says which were used (``negatives_source``,
+    ``real_negatives``, ``real_negatives_by_class``, ``constructed_negatives``).
     """
     _check_task(task)
     prepared = prepare(data, split, input_size=input_size, need_masks=task == "segment")
@@ -234,8 +247,8 @@ def _negatives(
                 f"negatives: expected 'auto', an image array or None, got {negatives!r}"
             )
         own = prepared.masks
-        if own is None or bool((own.flatten(1).amax(dim=1) < 128).any()):
-            return None, ""  # the split has its own defect-free images
+        if own is None or bool((own.flatten(1).amax(dim=1) == 0).any()):
+            return None, ""  # the split has real defect-free images: they are the negatives
         array, source = _clean_backgrounds(len(prepared), data_size, seed)
         if array is None:
             return None, ""

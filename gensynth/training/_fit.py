@@ -10,13 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 from gensynth.errors import ConfigError, DataError, TrialFailed
 from gensynth.training._config import TrainConfig, primary_metric
+from gensynth.training._ema import weight_ema, window_decay
 from gensynth.training._evaluate import check_output, score_prepared
-from gensynth.training._losses import classification_loss, dice_bce_loss
+from gensynth.training._losses import classification_loss, dice_bce_loss, distillation_loss
+from gensynth.training._plan import DEADLINE_SLACK, EpochPlan, plan_epochs
 from gensynth.training._tensors import Prepared, augment_batch, num_threads, prepare, to_input
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
+    from torch.optim.swa_utils import AveragedModel
 
     from gensynth.data.dataset import DefectDataset
 
@@ -27,7 +30,12 @@ Progress = Callable[[dict[str, Any]], None]
 
 @dataclasses.dataclass
 class FitResult:
-    """What one training run produced; ``state_dict`` is the best-validation epoch's weights."""
+    """What one training run produced; ``state_dict`` is the best-validation epoch's weights
+    (the EMA weights when the config keeps an EMA; then they also fill the model).
+
+    ``plan`` is the time-budget plan (see ``_plan``), ``stop_reason`` why training ended
+    before its last epoch ("asked" by should_stop, or "time budget"), if it did.
+    """
 
     history: list[dict[str, Any]]
     best_epoch: int
@@ -39,6 +47,10 @@ class FitResult:
     stopped_early: bool = False
     train_samples: int = 0
     input_size: int = 0
+    ema: bool = False
+    distilled: bool = False
+    plan: dict[str, Any] | None = None
+    stop_reason: str | None = None
 
     @property
     def best_value(self) -> float:
@@ -69,9 +81,18 @@ class _Run:
     memory_format: torch.memory_format
     progress: Progress | None
     should_stop: Callable[[], bool] | None
+    ema: AveragedModel | None = None
+    teacher: nn.Module | None = None
+    deadline: float | None = None
     step_seconds: float = 0.0
     images_seen: int = 0
     stopped: bool = False
+    stop_reason: str | None = None
+
+    @property
+    def selected(self) -> nn.Module:
+        """The weights that are validated, selected and returned: the EMA's, if kept."""
+        return self.model if self.ema is None else self.ema.module
 
 
 def fit(
@@ -82,6 +103,7 @@ def fit(
     task: str,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    teacher: nn.Module | None = None,
 ) -> FitResult:
     """Train on the train split, validate every epoch, keep (and load back) the best epoch.
 
@@ -89,6 +111,7 @@ def fit(
     ``{"event": "step", epoch, epochs, step, steps, loss}`` dicts and, after validation,
     ``{"event": "epoch", ..., metric name: value}``. ``should_stop`` is polled every step;
     when it returns True training ends after validating what was trained so far.
+    ``teacher`` (classification) is distilled into ``model`` (see TrainConfig).
     """
     import torch
 
@@ -97,19 +120,18 @@ def fit(
     with num_threads(config.threads):
         torch.manual_seed(config.seed)
         train, val = _prepare_splits(data, config, task)
+        _check_teacher(teacher, task)
+        num_classes = data.num_classes if task == "classify" else 1
+        _set_format(model, config)
+        plan = None
+        if config.time_budget is not None:
+            plan = _plan(model, train, val, config, task, num_classes, teacher, data.class_names)
+            config = config.replace(epochs=plan.epochs)
         run = _start(model, config, task, train, progress, should_stop)
-        run.num_classes = data.num_classes if task == "classify" else 1
-        history: list[dict[str, Any]] = []
-        best: tuple[float, int, dict[str, Any], dict[str, torch.Tensor]] | None = None
-        for epoch in range(1, config.epochs + 1):
-            row, scores = _epoch(run, epoch, val, data.class_names, metric)
-            history.append(row)
-            if best is None or row[f"val_{metric}"] > best[0]:
-                best = (row[f"val_{metric}"], epoch, scores, _snapshot(model))
-            if run.stopped:
-                break
-    if best is None:  # unreachable: config validation guarantees epochs >= 1
-        raise ConfigError(f"epochs: expected a positive integer, got {config.epochs}")
+        run.num_classes, run.teacher = num_classes, teacher
+        if config.time_budget is not None:
+            run.deadline = started + DEADLINE_SLACK * config.time_budget
+        history, best = _train_epochs(run, val, data.class_names, metric)
     model.load_state_dict(best[3])
     return FitResult(
         history=history,
@@ -122,7 +144,40 @@ def fit(
         stopped_early=run.stopped,
         train_samples=len(train),
         input_size=int(train.images.shape[-1]),
+        ema=run.ema is not None,
+        distilled=teacher is not None,
+        plan=None if plan is None else plan.to_dict(),
+        stop_reason=run.stop_reason if run.stopped else None,
     )
+
+
+_Best = tuple[float, int, dict[str, Any], dict[str, "torch.Tensor"]]
+
+
+def _train_epochs(
+    run: _Run, val: Prepared, class_names: tuple[str, ...], metric: str
+) -> tuple[list[dict[str, Any]], _Best]:
+    """Every epoch of ``run``: the history rows and the best (value, epoch, scores, state)."""
+    history: list[dict[str, Any]] = []
+    best: _Best | None = None
+    for epoch in range(1, run.config.epochs + 1):
+        row, scores = _epoch(run, epoch, val, class_names, metric)
+        history.append(row)
+        if best is None or row[f"val_{metric}"] > best[0]:
+            best = (row[f"val_{metric}"], epoch, scores, _snapshot(run.selected))
+        if run.stopped:
+            break
+    if best is None:  # unreachable: config validation guarantees epochs >= 1
+        raise ConfigError(f"epochs: expected a positive integer, got {run.config.epochs}")
+    return history, best
+
+
+def _check_teacher(teacher: nn.Module | None, task: str) -> None:
+    if teacher is not None and task != "classify":
+        raise ConfigError(
+            f"distillation: expected a classification task, got {task!r}",
+            hint="distill classifiers only; train segmenters without a teacher",
+        )
 
 
 def _epoch(
@@ -133,17 +188,18 @@ def _epoch(
     seen, busy = run.images_seen, run.step_seconds
     loss = _train_epoch(run, epoch)
     speed = (run.images_seen - seen) / max(run.step_seconds - busy, 1e-9)
-    scores = score_prepared(
-        run.model,
-        val,
-        task=run.task,
-        class_names=class_names,
-        batch_size=run.config.eval_batch_size,
-    )
-    row = {
-        "epoch": epoch,
-        "loss": loss,
-        f"val_{metric}": float(scores[metric]),
+
+    def score(model: nn.Module) -> dict[str, Any]:
+        size = run.config.eval_batch_size
+        return score_prepared(model, val, task=run.task, class_names=class_names, batch_size=size)
+
+    scores = score(run.selected)
+    row = {"epoch": epoch, "loss": loss, "val_loss": scores.get("loss")}
+    row[f"val_{metric}"] = float(scores[metric])
+    if run.ema is not None:  # the optimiser's own weights, for the curves
+        raw = score(run.model)
+        row |= {"val_loss_raw": raw.get("loss"), f"val_{metric}_raw": float(raw[metric])}
+    row |= {
         "lr": float(run.optimizer.param_groups[0]["lr"]),
         "seconds": time.perf_counter() - tick,
         "images_per_second": speed,
@@ -178,6 +234,19 @@ def _prepare_splits(
     return train, val
 
 
+def _set_format(model: nn.Module, config: TrainConfig) -> torch.memory_format:
+    import torch
+
+    fmt = torch.channels_last if config.channels_last else torch.contiguous_format
+    model.to(memory_format=fmt)  # type: ignore[call-overload]
+    return fmt
+
+
+def _steps_per_epoch(train: Prepared, config: TrainConfig) -> int:
+    # Batches of one break BatchNorm in training mode: drop the ragged tail instead.
+    return max(1, len(train) // config.batch_size)
+
+
 def _start(
     model: nn.Module,
     config: TrainConfig,
@@ -188,10 +257,8 @@ def _start(
 ) -> _Run:
     import torch
 
-    fmt = torch.channels_last if config.channels_last else torch.contiguous_format
-    model.to(memory_format=fmt)  # type: ignore[call-overload]
-    # Batches of one break BatchNorm in training mode: drop the ragged tail instead.
-    steps = max(1, len(train) // config.batch_size)
+    fmt = _set_format(model, config)
+    steps = _steps_per_epoch(train, config)
     optimizer = _optimizer(model, config)
     return _Run(
         model=model,
@@ -206,6 +273,57 @@ def _start(
         memory_format=fmt,
         progress=progress,
         should_stop=should_stop,
+        ema=_ema(model, config, steps * config.epochs),
+    )
+
+
+def _ema(model: nn.Module, config: TrainConfig, total_steps: int) -> AveragedModel | None:
+    if config.ema_window is None or total_steps < config.ema_min_steps:
+        return None
+    return weight_ema(model, window_decay(config.ema_window, total_steps))
+
+
+def _plan(
+    model: nn.Module,
+    train: Prepared,
+    val: Prepared,
+    config: TrainConfig,
+    task: str,
+    num_classes: int,
+    teacher: nn.Module | None,
+    class_names: tuple[str, ...],
+) -> EpochPlan:
+    """Time the recipe's steps on a throwaway copy of ``model`` and plan the epochs.
+
+    The copy steps at a negligible learning rate, so it costs what a real step costs but
+    cannot diverge, and its own generator leaves the real run's random stream untouched.
+    """
+    import copy
+
+    import torch
+
+    quiet = config.replace(lr=1e-12, schedule="constant", ema_window=None)
+    probe = _start(copy.deepcopy(model), quiet, task, train, None, None)
+    probe.num_classes, probe.teacher = num_classes, teacher
+    probe.generator.manual_seed(config.seed + 1)
+    size = min(config.batch_size, len(train))
+    count = iter(range(1, 1 << 30))
+
+    def step() -> None:
+        idx = torch.randperm(len(train), generator=probe.generator)[:size]
+        _step(probe, idx, 1, next(count))
+
+    def evaluate() -> None:
+        size = config.eval_batch_size
+        score_prepared(probe.model, val, task=task, class_names=class_names, batch_size=size)
+
+    return plan_epochs(
+        step,
+        evaluate,
+        steps_per_epoch=_steps_per_epoch(train, config),
+        evals_per_epoch=1 if _ema(model, config, probe.steps * config.epochs) is None else 2,
+        epochs=config.epochs,
+        time_budget=float(config.time_budget or 0.0),
     )
 
 
@@ -261,7 +379,8 @@ def _train_epoch(run: _Run, epoch: int) -> float | None:
     total = 0.0
     done = 0
     for step in range(1, run.steps + 1):
-        if run.should_stop is not None and run.should_stop():
+        run.stop_reason = _stop_reason(run)
+        if run.stop_reason is not None:
             run.stopped = True
             break
         tick = time.perf_counter()
@@ -285,26 +404,29 @@ def _train_epoch(run: _Run, epoch: int) -> float | None:
     return total / done if done else None
 
 
+def _stop_reason(run: _Run) -> str | None:
+    if run.should_stop is not None and run.should_stop():
+        return "asked"
+    if run.deadline is not None and time.perf_counter() > run.deadline:
+        return "time budget"
+    return None
+
+
 def _step(run: _Run, idx: torch.Tensor, epoch: int, step: int) -> float:
-    """Forward, loss, finite check, backward, clip, update: the loss value."""
+    """Forward, loss, finite check, backward, clip, update (and EMA): the loss value."""
     import torch
 
     images = run.train.images[idx]
     masks = None if run.train.masks is None else run.train.masks[idx]
     if run.config.augment:
-        images, masks = augment_batch(images, masks, run.generator)
+        crop = run.config.crop_scale
+        images, masks = augment_batch(images, masks, run.generator, crop_scale=crop)
     inputs = to_input(images).contiguous(memory_format=run.memory_format)
     out = run.model(inputs)
     if epoch == 1 and step == 1:
         size = (int(inputs.shape[-2]), int(inputs.shape[-1]))
         check_output(out, run.task, run.num_classes, size)
-    if run.task == "classify":
-        loss = classification_loss(out, run.train.labels[idx], run.config.label_smoothing)
-    elif masks is None:  # unreachable: prepare(need_masks=True) refuses data without masks
-        raise DataError("segmentation training needs defect masks; the batch has none")
-    else:
-        target = masks.float().mul_(1.0 / 255.0)
-        loss = dice_bce_loss(out, target, run.config.bce_weight)
+    loss = _loss(run, out, inputs, idx, masks)
     value = float(loss.item())
     if not math.isfinite(value):
         raise TrialFailed(
@@ -317,7 +439,40 @@ def _step(run: _Run, idx: torch.Tensor, epoch: int, step: int) -> float:
         torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.config.grad_clip)
     run.optimizer.step()
     run.scheduler.step()
+    if run.ema is not None:
+        run.ema.update_parameters(run.model)
     return value
+
+
+def _loss(
+    run: _Run,
+    out: torch.Tensor,
+    inputs: torch.Tensor,
+    idx: torch.Tensor,
+    masks: torch.Tensor | None,
+) -> torch.Tensor:
+    """The task's loss of one batch, with the teacher's distillation term if there is one."""
+    import torch
+
+    config = run.config
+    if run.task != "classify":
+        if masks is None:  # unreachable: prepare(need_masks=True) refuses data without masks
+            raise DataError("segmentation training needs defect masks; the batch has none")
+        return dice_bce_loss(out, masks.float().mul(1.0 / 255.0), config.bce_weight)
+    loss = classification_loss(out, run.train.labels[idx], config.label_smoothing)
+    if run.teacher is None:
+        return loss
+    run.teacher.eval()
+    with torch.no_grad():
+        target = run.teacher(inputs)
+    if target.shape != out.shape:
+        raise DataError(
+            f"the teacher outputs logits of shape {tuple(target.shape)}, the student "
+            f"{tuple(out.shape)}",
+            hint="distil from a teacher trained on the same classes",
+        )
+    soft = distillation_loss(out, target, config.distill_temperature)
+    return (1.0 - config.distill_weight) * loss + config.distill_weight * soft
 
 
 def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:

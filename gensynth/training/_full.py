@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from gensynth.data.dataset import DefectDataset
     from gensynth.prototypes import ArchSpec
 
-__all__ = ["CURVES_FILE", "check_compatible", "costs_of", "train_to_dir"]
+__all__ = ["CURVES_FILE", "check_compatible", "costs_of", "load_teacher", "train_to_dir"]
 
 CURVES_FILE = "curves.png"
 CONFUSION_FILE = "confusion.png"
@@ -63,6 +63,37 @@ def costs_of(spec: ArchSpec, model: nn.Module) -> dict[str, Any]:
     }
 
 
+def load_teacher(path: Path, data: DefectDataset) -> tuple[nn.Module, dict[str, Any]]:
+    """A trained classifier model folder as a distillation teacher for ``data``, and what
+    metrics.json should record about it.
+
+    The teacher must have been trained on the same files and split (same data fingerprint):
+    a teacher that saw the test images would leak them into the student's test score.
+    """
+    from gensynth.modeldir import load_model_dir
+
+    loaded = load_model_dir(Path(path))
+    if loaded.spec.task != "classify":
+        raise DataError(
+            f"teacher {str(path)!r} is a {loaded.spec.task} model, expected a classifier",
+            hint="distil classifiers only",
+        )
+    print_ = (loaded.metrics.get("data") or {}).get("fingerprint")
+    if print_ != data.fingerprint:
+        raise DataError(
+            f"teacher {str(path)!r} was trained on other data or another split "
+            f"(fingerprint {print_}, expected {data.fingerprint})",
+            hint="train the teacher on the same --data and --seed, at the same input size",
+        )
+    test = loaded.metrics.get("test") or {}
+    info = {
+        "teacher": str(path),
+        "teacher_spec_hash": loaded.spec.spec_hash,
+        "teacher_test_accuracy": test.get("accuracy"),
+    }
+    return loaded.model, info
+
+
 def train_to_dir(
     spec: ArchSpec,
     data: DefectDataset,
@@ -72,20 +103,31 @@ def train_to_dir(
     data_source: str,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    teacher: Path | None = None,
 ) -> dict[str, Any]:
     """Train ``spec`` on ``data``, test once, and write the model directory; its metrics.
 
-    ``out`` must already be prepared (gensynth.paths.prepare_out_dir).
+    ``out`` must already be prepared (gensynth.paths.prepare_out_dir). ``teacher`` is a
+    classifier model folder to distil from (see :func:`load_teacher`).
     """
     from gensynth.modeldir import save_model_dir
 
     check_compatible(spec, data)
     started = time.perf_counter()
+    tutor, distillation = (None, None) if teacher is None else load_teacher(teacher, data)
     seed_everything(config.seed)
     model = spec.build()
     if config.input_size is None and data.input_size != spec.input_size:
         config = config.replace(input_size=spec.input_size)
-    result = fit(model, data, config, task=spec.task, progress=progress, should_stop=should_stop)
+    result = fit(
+        model,
+        data,
+        config,
+        task=spec.task,
+        progress=progress,
+        should_stop=should_stop,
+        teacher=tutor,
+    )
     tick = time.perf_counter()
     kwargs: dict[str, Any] = {"task": spec.task, "input_size": config.input_size}
     test = evaluate(model, data, split="test", seed=config.seed, **kwargs)
@@ -108,6 +150,7 @@ def train_to_dir(
         "data": _data_part(data, data_source),
         "seed": config.seed,
         "training": config.to_dict(),
+        "distillation": distillation,
         "preprocessing": PREPROCESSING,
         "timings": timings,
         **stamp(),
@@ -122,6 +165,9 @@ def _training_part(result: FitResult) -> dict[str, Any]:
         "history": result.history,
         "best_epoch": result.best_epoch,
         "stopped_early": result.stopped_early,
+        "stop_reason": result.stop_reason,
+        "weights": "EMA of the training weights" if result.ema else "training weights",
+        "epoch_plan": result.plan,
         "train_samples": result.train_samples,
         "input_size": result.input_size,
     }

@@ -1,4 +1,5 @@
-"""Training losses: cross-entropy with label smoothing, and Dice + 0.5·BCE for masks."""
+"""Training losses: cross-entropy with label smoothing, Dice + 0.5·BCE for masks, and
+knowledge distillation from a teacher's logits."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["classification_loss", "dice_bce_loss", "soft_dice_loss"]
+__all__ = ["classification_loss", "dice_bce_loss", "distillation_loss", "soft_dice_loss"]
 
 _DICE_SMOOTH = 1.0  # keeps the Dice term finite (and zero) on batches without defect pixels
 
@@ -39,3 +40,21 @@ def dice_bce_loss(
 
     bce = F.binary_cross_entropy_with_logits(logits, target)
     return soft_dice_loss(logits, target) + bce_weight * bce
+
+
+def distillation_loss(
+    student: torch.Tensor, teacher: torch.Tensor, temperature: float = 4.0
+) -> torch.Tensor:
+    """Hinton's distillation term: T²·KL(softmax(teacher/T) ‖ softmax(student/T)), batch mean.
+
+    The T² keeps its gradients on the scale of the cross-entropy's as T changes.
+    """
+    import torch.nn.functional as F
+
+    t = float(temperature)
+    return F.kl_div(
+        F.log_softmax(student / t, dim=1),
+        F.log_softmax(teacher / t, dim=1),
+        reduction="batchmean",
+        log_target=True,
+    ) * (t * t)

@@ -24,21 +24,50 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
+def _series(history: Sequence[dict[str, Any]], key: str) -> list[float] | None:
+    """The values of ``key`` per epoch (NaN where missing), or None if no row has it."""
+    if not any(row.get(key) is not None for row in history):
+        return None
+    return [float("nan") if row.get(key) is None else float(row[key]) for row in history]
+
+
+def _draw(
+    ax: Any, epochs: list[int], lines: Sequence[tuple[list[float] | None, str | None, str]]
+) -> None:
+    for values, label, color in lines:
+        if values is not None:
+            ax.plot(epochs, values, marker="o", markersize=3, color=color, label=label)
+    if sum(values is not None for values, _, _ in lines) > 1:
+        ax.legend(fontsize=8)
+
+
 def plot_curves(history: Sequence[dict[str, Any]], path: str | Path, *, metric: str) -> Path:
-    """Training loss and the validation metric per epoch, side by side."""
-    fig = _figure(9, 3.5)
-    loss_ax, metric_ax = fig.subplots(1, 2)
-    epochs = [row["epoch"] for row in history]
-    losses = [float("nan") if row["loss"] is None else row["loss"] for row in history]
-    loss_ax.plot(epochs, losses, marker="o", color="tab:blue")
-    loss_ax.set(xlabel="epoch", ylabel="training loss", title="Training loss")
-    metric_ax.plot(
-        epochs, [row[f"val_{metric}"] for row in history], marker="o", color="tab:green"
-    )
-    metric_ax.set(xlabel="epoch", ylabel=f"{metric} (%)", title=f"Validation {metric}")
+    """Loss (training, validation), the validation metric, and the learning rate per epoch.
+
+    Where the run kept a weight EMA, the metric panel shows both the EMA weights (the ones
+    selected and saved) and the optimiser's own weights: the EMA curve should be smoother
+    and flatten once training has converged.
+    """
     from matplotlib.ticker import MaxNLocator
 
-    for ax in (loss_ax, metric_ax):
+    fig = _figure(13, 3.6)
+    loss_ax, metric_ax, lr_ax = fig.subplots(1, 3)
+    epochs = [row["epoch"] for row in history]
+    ema = _series(history, f"val_{metric}_raw") is not None
+    _draw(loss_ax, epochs, [
+        (_series(history, "loss"), "training", "tab:blue"),
+        (_series(history, "val_loss"), "validation" + (" (EMA)" if ema else ""), "tab:orange"),
+    ])  # fmt: skip
+    loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss")
+    _draw(metric_ax, epochs, [
+        (_series(history, f"val_{metric}"), "EMA weights (selected)" if ema else None,
+         "tab:green"),
+        (_series(history, f"val_{metric}_raw"), "training weights", "tab:gray"),
+    ])  # fmt: skip
+    metric_ax.set(xlabel="epoch", ylabel=f"{metric} (%)", title=f"Validation {metric}")
+    _draw(lr_ax, epochs, [(_series(history, "lr"), "learning rate", "tab:purple")])
+    lr_ax.set(xlabel="epoch", ylabel="learning rate (epoch end)", title="Schedule")
+    for ax in (loss_ax, metric_ax, lr_ax):
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.savefig(path)

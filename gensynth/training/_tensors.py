@@ -23,6 +23,7 @@ __all__ = [
     "augment_batch",
     "num_threads",
     "prepare",
+    "random_crop",
     "resize_images",
     "seed_everything",
     "to_input",
@@ -151,13 +152,61 @@ def prepare(
 
 
 def augment_batch(
-    images: torch.Tensor, masks: torch.Tensor | None, generator: torch.Generator
+    images: torch.Tensor,
+    masks: torch.Tensor | None,
+    generator: torch.Generator,
+    *,
+    crop_scale: tuple[float, float] = (1.0, 1.0),
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Apply one random symmetry of the square (rot90 k, optional flip) to each sample.
+    """Apply one random symmetry of the square (rot90 k, optional flip) to each sample, then
+    a random crop when ``crop_scale`` is not ``(1, 1)`` (see :func:`random_crop`).
 
     Samples are grouped by their transform, so the cost is 8 batched ops, not a Python loop
     over samples. Non-square inputs only get flips.
     """
+    images, masks = _symmetries(images, masks, generator)
+    if tuple(crop_scale) != (1.0, 1.0):
+        images, masks = random_crop(images, masks, generator, crop_scale)
+    return images, masks
+
+
+def random_crop(
+    images: torch.Tensor,
+    masks: torch.Tensor | None,
+    generator: torch.Generator,
+    crop_scale: tuple[float, float],
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """A random square window per sample, resized back to the input size (one batched op).
+
+    The window's side is drawn uniformly from ``crop_scale`` (a share of the image side) and
+    its place uniformly where it stays inside the image (or, above 1, holds all of it); the
+    border beyond the image is mirrored. Returns float 0..255 images; masks (0..255
+    coverage) are sampled on the same grid, bilinearly, so they stay soft coverage.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    n = images.shape[0]
+    low, high = crop_scale
+    side = low + (high - low) * torch.rand(n, generator=generator)
+    shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * (1 - side).abs()[:, None]
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = side
+    theta[:, 1, 1] = side
+    theta[:, :, 2] = shift
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+
+    def sample(batch: torch.Tensor) -> torch.Tensor:
+        return F.grid_sample(
+            batch.float(), grid, mode="bilinear", padding_mode="reflection", align_corners=False
+        )
+
+    return sample(images), None if masks is None else sample(masks)
+
+
+def _symmetries(
+    images: torch.Tensor, masks: torch.Tensor | None, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     import torch
 
     n = images.shape[0]

@@ -103,3 +103,23 @@ def generic_seg(root: Path, stems: list[str], size: int = 96) -> Path:
         mask[: size // 4] = 1  # non-zero, not 255: still defect
         save(root / "masks" / f"{stem}.png", mask)
     return root
+
+
+def magnetic_tile(
+    root: Path, counts: dict[str, int], sizes: tuple[tuple[int, int], ...] = ((120, 90),)
+) -> Path:
+    """``MT_<class>/Imgs/<stem>.jpg`` + same-stem ``.png`` masks; ``Free`` masks are empty.
+
+    Image ``i`` of a class has size ``sizes[i % len(sizes)]`` (width, height); a defect
+    mask marks the left half of the top third (0/255), so it is easy to follow a resize.
+    """
+    for k, (name, count) in enumerate(counts.items()):
+        folder = root / f"MT_{name}" / "Imgs"
+        for i in range(count):
+            w, h = sizes[i % len(sizes)]
+            save(folder / f"exp{k}_num_{i}.jpg", gray(50 * k + i, max(w, h))[:h, :w], "JPEG")
+            mask = np.zeros((h, w), np.uint8)
+            if name != "Free":
+                mask[: h // 3, : w // 2] = 255
+            save(folder / f"exp{k}_num_{i}.png", mask)
+    return root

@@ -17,7 +17,14 @@ def _split_sizes(data) -> dict[str, int]:
 
 
 def test_registry_lists_the_layouts():
-    assert FORMATS.names() == ["generic-cls", "generic-seg", "neu-cls", "neu-det", "neu-seg"]
+    assert FORMATS.names() == [
+        "generic-cls",
+        "generic-seg",
+        "magnetic-tile",
+        "neu-cls",
+        "neu-det",
+        "neu-seg",
+    ]
 
 
 def test_neu_cls(tmp_path: Path):

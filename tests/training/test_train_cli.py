@@ -181,3 +181,22 @@ def test_first_ctrl_c_asks_to_stop_and_the_second_interrupts():
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_default_epochs_and_time_budget_come_from_the_core(tmp_path, toy_loader, monkeypatch):
+    from gensynth.training import FULL_EPOCHS, FULL_TIME_BUDGET
+
+    monkeypatch.setitem(FULL_EPOCHS, "classify", 2)
+    out = tmp_path / "m"
+    args = ["train", "--spec", str(_spec(tmp_path)), "--out", str(out), "--batch-size", "16"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["training"]["epochs"] == 2
+    assert metrics["training"]["time_budget"] == FULL_TIME_BUDGET["classify"]
+    assert metrics["epoch_plan"]["epochs"] == 2 and len(metrics["history"]) == 2
+    assert metrics["weights"] == "training weights"  # 6 steps: too short for an EMA
+    # an explicit --epochs is exactly that many, with no plan
+    explicit = _train("--spec", _spec(tmp_path), "--out", tmp_path / "e", "--json")
+    assert explicit.exit_code == 0, explicit.output
+    assert json.loads(explicit.stdout)["epoch_plan"] is None

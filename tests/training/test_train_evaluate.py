@@ -57,6 +57,7 @@ def test_classification_evaluation_of_a_perfect_model(classify_data):
     m = evaluate(_Brightness(), classify_data, task="classify", split="test")
     assert m["accuracy"] == 100.0 and m["macro_f1"] == 100.0 and m["split"] == "test"
     assert m["confusion"]["matrix"] == [[6, 0, 0], [0, 6, 0], [0, 0, 6]]
+    assert m["loss"] == pytest.approx(np.log(1 + 2 * np.exp(-5.0)), rel=1e-4)  # mean CE
     json.dumps(m)  # JSON-serialisable
 
 
@@ -92,8 +93,16 @@ def test_own_defect_free_images_are_the_negatives():
     masks[::2] = 0  # half the images become defect-free
     data = type(data)(**{**data.__dict__, "masks": masks})
     m = evaluate(_Oracle(), data, task="segment", split=None)
-    assert m["decision"]["negatives"] == 15
-    assert m["decision"]["negatives_source"] == "15 defect-free images of the evaluated split"
+    decision = m["decision"]
+    assert decision["negatives"] == 15 and decision["positives"] == 15
+    assert decision["negatives_source"] == (
+        "15 real defect-free images (empty ground truth) of the split"
+    )
+    assert decision["real_negatives"] == 15 and decision["constructed_negatives"] == 0
+    assert decision["real_negatives_by_class"] == {"class0": 5, "class1": 5, "class2": 5}
+    # the squares are still in the images whose masks were emptied: the oracle's marks on
+    # them are false alarms, counted over the 15 real negatives
+    assert all(p["fp"] == 15 and p["false_alarm"] == 100.0 for p in decision["points"])
 
 
 def test_evaluate_at_a_proxy_size(segment_data):
@@ -113,5 +122,12 @@ def test_plots_write_png_files(tmp_path, classify_data, segment_data):
         plot_confusion(confusion, tmp_path / "confusion.png"),
         plot_decision_sweep(decision, tmp_path / "sweep.png"),
     ]
+    ema = [
+        {"epoch": e, "loss": 1 / e, "val_loss": 1.1 / e, "val_accuracy": 50 + e,
+         "val_loss_raw": 1.2 / e, "val_accuracy_raw": 45 + e, "lr": 0.1 / e}
+        for e in (1, 2, 3)
+    ]  # fmt: skip
+    paths.append(plot_curves(ema, tmp_path / "ema.png", metric="accuracy"))
     for path in paths:
         assert path.read_bytes()[:8] == PNG_MAGIC and path.stat().st_size > 5000
+    assert paths[-1].stat().st_size > paths[0].stat().st_size  # more curves drawn

@@ -99,7 +99,10 @@ def test_sweep_known_points_and_negatives():
     assert (sweep[0.3]["tp"], sweep[0.3]["fp"]) == (1, 1)
     assert (sweep[0.4]["tp"], sweep[0.4]["fp"], sweep[0.4]["fn"]) == (0, 1, 1)
     assert sweep[0.7]["false_alarm"] == 0.0 and sweep[0.6]["false_alarm"] == 100.0
-    assert "1 defect-free images of the evaluated split" in m["decision"]["negatives_source"]
+    assert m["decision"]["negatives_source"] == (
+        "1 real defect-free images (empty ground truth) of the split"
+    )
+    assert m["decision"]["real_negatives_by_class"] == {"a": 1}
 
 
 def test_sweep_is_monotone_in_the_threshold():
