@@ -220,9 +220,7 @@ def _bisect(
     """The shared width bisection, shrink-only, with few steps: each one is a measurement."""
     from gensynth.constraints import bisect_width
 
-    return bisect_width(
-        spec, measure, lower, upper, hi=1.0, max_steps=REPAIR_STEPS, start=start
-    )
+    return bisect_width(spec, measure, lower, upper, hi=1.0, max_steps=REPAIR_STEPS, start=start)
 
 
 def _predicted_start(

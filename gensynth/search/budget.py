@@ -58,12 +58,17 @@ class BudgetPlan:
     def expected_s(self) -> float | None:
         if self.trial_s is None or self.finalist_s is None:
             return None
-        finals = (self.finalists + 1) * self.finalist_s if self.final_epochs else 0.0
+        finals = (self.candidates + 1) * self.finalist_s if self.final_epochs else 0.0
         return self.trials * self.trial_s + finals + FINISH_S
 
+    @property
+    def candidates(self) -> int:
+        """Finalists besides the reference: no more than the trials that are not the reference."""
+        return max(0, min(self.finalists, self.trials - 1))
+
     def describe(self) -> str:
-        head = (f"{self.trials} trials, then {self.finalists} finalists and the reference "
-                f"trained for {self.final_epochs} epochs")  # fmt: skip
+        head = (f"{_count(self.trials, 'trial')}, then {_count(self.candidates, 'finalist')} "
+                f"and the reference trained for {_count(self.final_epochs, 'epoch')}")  # fmt: skip
         if self.expected_s is None:
             return head
         search = self.trials * (self.trial_s or 0.0)
@@ -177,6 +182,10 @@ def _rate(reference: ArchSpec, data: DefectDataset, config: TrainConfig) -> floa
             if step:
                 timed, images = timed + time.perf_counter() - started, images + len(idx)
     return images / timed if timed > 0 else 100.0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _minutes(seconds: float) -> str:

@@ -24,6 +24,7 @@ from gensynth.constraints.quantities import (
 )
 from gensynth.errors import ConfigError
 from gensynth.search.utility import NetScore
+from gensynth.training import FULL_EPOCHS
 from gensynth.vocabulary import DEFAULT_BACKEND, DEFAULT_STORAGE, TASKS, Task
 
 __all__ = [
@@ -46,12 +47,18 @@ OBJECTIVES = {
     "params": "minimize",
     "latency": "minimize",
 }
-#: The budget when no flag or config sets it: measured on a quiet 2-core CPU, about 9 minutes
-#: for classify and 6 for segment at 100M MACs, the winner's full training included (most of
-#: it). Segmentation nets run at full resolution and are slower per image: a smaller budget.
+#: The budget when no flag or config sets it. ``trials``, ``final_epochs``, ``finalists`` and the
+#: timeout are starting points the planner (search/budget.py) shrinks to fit ``--budget`` from
+#: measured training speed; the full recipe's epochs are the ceiling. Segmentation nets run at
+#: full resolution and are slower per image: fewer trials and finalists.
 DEFAULT_BUDGET = {
-    "classify": {"trials": 10, "epochs": 4, "final_epochs": 8, "finalists": 3},
-    "segment": {"trials": 8, "epochs": 3, "final_epochs": 6, "finalists": 2},
+    "classify": {
+        "trials": 10,
+        "epochs": 4,
+        "final_epochs": FULL_EPOCHS["classify"],
+        "finalists": 3,
+    },
+    "segment": {"trials": 8, "epochs": 3, "final_epochs": FULL_EPOCHS["segment"], "finalists": 2},
 }
 #: Budget fields the planner chooses from measured speed when no flag or config sets them.
 PLANNED = ("trials", "final_epochs", "finalists", "timeout")

@@ -40,7 +40,7 @@ def test_a_slow_machine_gets_fewer_finalists_then_fewer_epochs(monkeypatch):
     spec, plan = _plan(monkeypatch, (200.0, 5.0), budget="20m")
     assert spec.finalists == 1 and spec.final_epochs < 30
     assert spec.trials == MIN_TRIALS  # nothing left for the search but its minimum
-    assert "1 finalists and the reference" in plan.describe()
+    assert "1 finalist and the reference" in plan.describe()
 
 
 def test_flags_are_kept_and_only_the_rest_is_planned(monkeypatch):
