@@ -208,11 +208,22 @@ def _seconds(start: datetime.datetime, end: datetime.datetime | None) -> float |
     return None if end is None else (end - start).total_seconds()
 
 
+def _struck(trials: list[optuna.trial.FrozenTrial], polled: int, pid: int | None) -> int:
+    """The trial the kill hit: the polled one may have finished in the moment before the kill,
+    and then the kill hit the next one in flight (failed as "worker died", of ``pid``)."""
+    if trials[polled].state.name != "COMPLETE":
+        return polled
+    hit = [t.number for t in trials if _reason(t).startswith("worker died")
+           and (pid is None or t.user_attrs.get(Attr.WORKER, "").endswith(f":{pid}"))]  # fmt: skip
+    return hit[0] if hit else polled
+
+
 def _outcome(scenario: str, url: str, workdir: Path, study: str, victim_number: int,
              before: dict[int, Done], struck: datetime.datetime,
-             redo_from: datetime.datetime | None = None) -> Outcome:  # fmt: skip
+             redo_from: datetime.datetime | None = None,
+             pid: int | None = None) -> Outcome:  # fmt: skip
     trials = trials_of(url, study)
-    victim = trials[victim_number]
+    victim = trials[_struck(trials, victim_number, pid)]
     retry = _retry_of(trials, victim_number)
     return Outcome(
         scenario=scenario,
@@ -252,10 +263,11 @@ def kill_one_worker(
     victim = wait_mid_trial(url, study)
     before = completed(trials_of(url, study))
     struck = datetime.datetime.now()
-    os.kill(pid_of(victim), signal.SIGKILL)
+    pid = pid_of(victim)
+    os.kill(pid, signal.SIGKILL)
     output = finish(process, workdir / "run.log", timeout=600)
     outcome = _outcome(f"kill -9 1 of {workers} workers", url, workdir, study, victim.number,
-                       before, struck)  # fmt: skip
+                       before, struck, pid=pid)  # fmt: skip
     outcome.outputs = {"run": output}
     return outcome
 

@@ -46,14 +46,17 @@ def run_trials(
 ) -> int:
     """Run trials until the study holds ``target`` complete ones (default: the budget).
 
-    Returns the number of complete trials. Worker processes of the other engines run this
-    same loop against the shared study.
+    Queued trials (a lost trial re-queued by recovery) run even once the target is reached,
+    so a run never ends with work left waiting. Returns the number of complete trials.
+    Worker processes of the other engines run this same loop against the shared study.
     """
     target = target or session.spec.trials
     runner = TrialRunner(session, events, stop)
     ran: list[FrozenTrial] = []
     with _optuna_quiet():
-        while (done := count_complete(session.study)) < target and not stop():
+        while (
+            (done := count_complete(session.study)) < target or _queued(session)
+        ) and not stop():
             ran.clear()
             session.study.optimize(
                 runner,
@@ -65,6 +68,12 @@ def run_trials(
             for frozen in ran:  # the trial this call ran (callbacks see caught failures too)
                 runner.finished(frozen)
     return done if stop() else count_complete(session.study)
+
+
+def _queued(session: ExploreSession) -> bool:
+    from optuna.trial import TrialState
+
+    return bool(session.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
 
 
 @contextlib.contextmanager

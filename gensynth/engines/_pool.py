@@ -180,8 +180,8 @@ def _replace(pool: Pool, events: ExploreEvents, killed: list[int], *, stopping: 
         f"  worker {', '.join(map(str, killed))} was killed; re-queued trial "
         f"{', '.join(f'#{n}' for n in requeued) or '(none in flight)'}"
     )
-    if stopping or count_complete(session.study) >= session.spec.trials:
-        return
+    if stopping or (count_complete(session.study) >= session.spec.trials and not requeued):
+        return  # a re-queued trial gets a worker even once the budget is reached
     if pool.restarts + len(killed) > MAX_RESTARTS:
         pool.error = GensynthError(
             f"{pool.restarts + len(killed)} workers were killed",

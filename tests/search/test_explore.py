@@ -179,3 +179,23 @@ def test_segmentation_exploration(tmp_path):
     assert 0 <= metrics["test"]["miou"] <= 100
     rows = leaderboard(result.session.study)
     assert rows and rows[0].metric is not None
+
+
+def test_a_lost_trial_runs_again_even_once_the_budget_is_complete(tmp_path, tiny_data):
+    """A trial lost in flight is re-queued by the rerun and run, not left WAITING."""
+    import socket
+    import subprocess
+    import sys
+
+    spec = tiny_spec(tmp_path, trials=2, final_epochs=0)
+    explore(spec, data=tiny_data, baseline=False)
+    study = optuna.load_study(study_name=spec.study_name, storage=spec.storage)
+    done = [t for t in study.get_trials() if t.state.name == "COMPLETE"]
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lost = study.ask()  # a trial whose process died mid-training
+    lost.set_user_attr(Attr.SPEC, done[-1].user_attrs[Attr.SPEC])
+    lost.set_user_attr(Attr.WORKER, f"{socket.gethostname()}:{dead.pid}")
+    explore(spec, data=tiny_data, baseline=False, overwrite=True)
+    states = Counter(t.state.name for t in _trials(spec))
+    assert states == {"COMPLETE": 3, "FAIL": 1}, states
