@@ -33,6 +33,7 @@ __all__ = [
     "load_model_dir",
     "load_weights",
     "save_model_dir",
+    "write_metrics",
 ]
 
 #: What ``gensynth explore`` writes into its ``--out`` folder: the winner's model folder and
@@ -94,8 +95,13 @@ def save_model_dir(path: Path, spec: ArchSpec, model: nn.Module, metrics: dict[s
     dump_spec(spec, path / SPEC_FILE)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     (path / WEIGHTS_FILE).write_bytes(save(state, metadata={"spec_hash": spec.spec_hash}))
-    (path / METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str) + "\n")
+    write_metrics(path, metrics)
     return path
+
+
+def write_metrics(path: Path, metrics: dict[str, Any]) -> None:
+    """Write ``path``/metrics.json: the one place that file is written."""
+    (path / METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str) + "\n")
 
 
 def _read_weights(weights: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -10,13 +10,13 @@ are tested as they are (no finalists).
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gensynth.errors import GensynthError
+from gensynth.modeldir import write_metrics
 from gensynth.search.events import ExploreEvents
 from gensynth.search.selection import (
     BASELINE,
@@ -27,7 +27,7 @@ from gensynth.search.selection import (
 )
 from gensynth.search.stop import StopSignal
 from gensynth.studies.records import Attr, TrialRecord, records_of
-from gensynth.vocabulary import METRICS_FILE, ONNX_FILE
+from gensynth.vocabulary import ONNX_FILE
 
 if TYPE_CHECKING:
     from gensynth.backends import LatencyComparison, LatencyResult, SpeedupStats
@@ -139,7 +139,7 @@ def finalize(
     metrics["selection"] = selection.to_json()
     metrics["reference"] = _reference_part(selection.reference)
     metrics["netscore_test"] = _netscore_test(session, metrics)
-    _write_metrics(model_dir, metrics)
+    write_metrics(model_dir, metrics)
     return FinalResult(chosen.record, model_dir, metrics, rows, latency, selection)
 
 
@@ -301,7 +301,7 @@ def _proxy_winner(
     metrics["latency"] = latency.to_json()
     metrics["search"] = _search_part(session, best)
     metrics["netscore_test"] = _netscore_test(session, metrics)
-    _write_metrics(model_dir, metrics)
+    write_metrics(model_dir, metrics)
     return FinalResult(best, model_dir, metrics, rows, latency, None)
 
 
@@ -347,10 +347,6 @@ def _export(model_dir: Path) -> dict[str, Any]:
     loaded = load_model_dir(model_dir)
     report = export_onnx(loaded.model, loaded.spec.input_shape, model_dir / ONNX_FILE)
     return {"path": str(report.path), "max_abs_diff": report.max_abs_diff, "opset": report.opset}
-
-
-def _write_metrics(model_dir: Path, metrics: dict[str, Any]) -> None:
-    (model_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str) + "\n")
 
 
 def _write_leaderboard(out: Path, rows: list[LeaderboardRow]) -> None:
