@@ -31,10 +31,14 @@ from gensynth.vocabulary import ONNX_FILE
 
 if TYPE_CHECKING:
     from gensynth.backends import LatencyComparison, LatencyResult, SpeedupStats
+    from gensynth.search.budget import BudgetPlan
     from gensynth.search.session import ExploreSession
     from gensynth.studies.leaderboard import LeaderboardRow
 
-__all__ = ["FinalLatency", "FinalResult", "finalize", "winner"]
+__all__ = ["FINALIST_SLACK", "FinalLatency", "FinalResult", "finalist_time_budget", "finalize",
+           "winner"]  # fmt: skip
+#: A finalist may train this much longer than the plan's estimate for the reference.
+FINALIST_SLACK = 1.2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,6 +156,18 @@ def _finalists(session: ExploreSession, best: TrialRecord) -> list[TrialRecord]:
     return pick_finalists(records, session.spec.finalists, reference)
 
 
+def finalist_time_budget(plan: BudgetPlan) -> float | None:
+    """Seconds each finalist may train: the planner's estimate with some slack, or no bound.
+
+    The plan times the reference; a finalist that trains slower per image (a net of thin,
+    high-resolution stages) would overrun the budget. Its epochs are lowered to fit instead,
+    so every finalist gets about the same training time.
+    """
+    if plan.finalist_s is None:
+        return None
+    return FINALIST_SLACK * plan.finalist_s
+
+
 def _train_finalists(
     session: ExploreSession,
     records: list[TrialRecord],
@@ -164,8 +180,9 @@ def _train_finalists(
 
     spec = session.spec
     config = TrainConfig.for_task(
-        spec.task, epochs=spec.final_epochs, seed=spec.seed, threads=spec.threads
-    )
+        spec.task, epochs=spec.final_epochs, seed=spec.seed, threads=spec.threads,
+        time_budget=finalist_time_budget(session.plan),
+    )  # fmt: skip
     finalists = []
     for index, record in enumerate(records):
         role = "reference" if record.origin == "reference" else "candidate"

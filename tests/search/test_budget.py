@@ -64,3 +64,13 @@ def test_a_budget_must_be_a_positive_duration():
 
     with pytest.raises(ConfigError, match="--budget"):
         resolve_options(ExploreOptions(budget="0"))
+
+
+def test_finalists_train_within_the_planned_time_not_only_the_planned_epochs():
+    from gensynth.search.budget import BudgetPlan
+    from gensynth.search.finalize import FINALIST_SLACK, finalist_time_budget
+
+    measured = BudgetPlan(3600.0, 40, 3, 60, 900.0, 20.0, 600.0, "measured")
+    assert finalist_time_budget(measured) == FINALIST_SLACK * 600.0
+    fixed = BudgetPlan(None, 10, 3, 60, None, None, None, "fixed")
+    assert finalist_time_budget(fixed) is None  # epochs given by hand: trained as asked
