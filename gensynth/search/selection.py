@@ -25,6 +25,7 @@ from gensynth.studies.records import TrialRecord
 
 __all__ = [
     "BASELINE",
+    "LATENCY_SLACK_MAX",
     "LATENCY_TOLERANCE",
     "REFERENCE",
     "Finalist",
@@ -38,8 +39,10 @@ __all__ = [
 REFERENCE = {"classify": "plain", "segment": "anet"}
 #: The large reference net the speed-up is quoted against, per task.
 BASELINE = {"classify": "resnet50", "segment": "unet"}
-#: A finalist may be this much slower than the reference (or the timing's spread, if larger).
+#: A finalist may be this much slower than the reference (or twice the timing's spread, if
+#: larger, up to LATENCY_SLACK_MAX: one stray block must not admit a clearly slower net).
 LATENCY_TOLERANCE = 0.05
+LATENCY_SLACK_MAX = 0.15
 Utility = Callable[[float, float, float], float]
 
 
@@ -171,7 +174,7 @@ def select_winner(
     required = max((v for v in floors if v is not None), default=None)
     allowed = None
     if reference is not None and reference.latency_ms is not None:
-        slack = max(latency_tolerance, 2 * reference.latency_spread)
+        slack = min(LATENCY_SLACK_MAX, max(latency_tolerance, 2 * reference.latency_spread))
         allowed = reference.latency_ms * (1 + slack)
     verdicts = tuple(_verdict(f, utility, required, allowed) for f in finalists)
     qualified = [v for v in verdicts if v.qualified]

@@ -58,6 +58,15 @@ def test_the_timing_spread_widens_the_latency_allowance():
     assert select_winner([reference, close], NetScore()).winner is close  # within 2 x 8%
 
 
+def test_a_noisy_timing_does_not_admit_a_clearly_slower_finalist():
+    # seen on X-SDD: one stray block gave the reference a 47% spread; a net 15.5% slower passed
+    reference = _finalist(0, 98.16, 194_103, 1.46, "reference", spread=0.47)
+    slower = _finalist(9, 98.62, 150_000, 1.69)
+    selection = select_winner([reference, slower], NetScore())
+    assert selection.winner is reference
+    assert "latency 1.69 ms" in selection.verdicts[1].reasons[0]
+
+
 def test_an_accuracy_requirement_nobody_meets_names_the_closest():
     reference = _finalist(0, 95.0, 200_000, 1.0, "reference")
     best = _finalist(2, 97.0, 150_000, 0.9)
