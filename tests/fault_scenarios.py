@@ -30,7 +30,15 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from studies_builders import explore_args, finish, gensynth_cmd, pid_of, start, wait_for
+from studies_builders import (
+    explore_args,
+    finish,
+    gensynth_cmd,
+    in_training,
+    pid_of,
+    start,
+    wait_for,
+)
 
 from gensynth.studies.artifacts import PARTIAL_SUFFIX
 from gensynth.studies.records import Attr, records_of
@@ -165,11 +173,7 @@ def _done_and_training(url: str, study: str) -> optuna.trial.FrozenTrial | None:
     trials = load_trials(url, study)
     if not trials or not any(r.trained for r in records_of(trials)):
         return None
-    for trial in trials:
-        attrs = trial.user_attrs
-        if trial.state.name == "RUNNING" and Attr.SPEC in attrs and Attr.FEASIBLE not in attrs:
-            return trial
-    return None
+    return in_training(trials)
 
 
 def wait_mid_trial(url: str, study: str) -> optuna.trial.FrozenTrial:

@@ -148,6 +148,11 @@ def running_trained(url: str, study: str) -> Any:
         trials = optuna.load_study(study_name=study, storage=storage).get_trials(deepcopy=False)
     except KeyError:
         return None
+    return in_training(trials)
+
+
+def in_training(trials: list[Any]) -> Any:
+    """The first RUNNING trial that is proposed and not yet settled (training), or None."""
     for trial in trials:
         attrs = trial.user_attrs
         if trial.state.name == "RUNNING" and Attr.SPEC in attrs and Attr.FEASIBLE not in attrs:
