@@ -13,6 +13,8 @@ best proxy NetScore is reported beside it. Strategies:
 - ``tpe`` and ``random``: one draw of the study's sampler per trial, repaired the same way.
 
     python benchmarks/search_quality.py --data ../shared/data/x-sdd --seeds 0,1,2
+    python benchmarks/search_quality.py --data ../shared/data/x-sdd --train-top 1 \
+        --final-budget 240
 """
 
 from __future__ import annotations
@@ -45,6 +47,10 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--flops", default="100M")
     parser.add_argument("--train-top", type=int, default=2)
     parser.add_argument("--final-epochs", type=int, default=30)
+    parser.add_argument(
+        "--final-budget", type=float, default=None,
+        help="seconds each full training may take (epochs are lowered to fit; default: none)",
+    )  # fmt: skip
     parser.add_argument("--threads", type=int, default=None)
     return parser.parse_args()
 
@@ -114,8 +120,8 @@ def _train(session: Any, record: Any, args: argparse.Namespace, folder: Path) ->
 
     spec = spec_from_dict(record.spec)
     config = TrainConfig.full(
-        session.spec.task, epochs=args.final_epochs, time_budget=None, seed=session.spec.seed,
-        threads=args.threads,
+        session.spec.task, epochs=args.final_epochs, time_budget=args.final_budget,
+        seed=session.spec.seed, threads=args.threads,
     )  # fmt: skip
     out = folder / f"trial-{record.number}"
     out.mkdir(parents=True, exist_ok=True)
@@ -127,6 +133,7 @@ def _train(session: Any, record: Any, args: argparse.Namespace, folder: Path) ->
         "val_metric": metrics["val"][metrics["metric"]], "test_metric": value,
         "netscore_test": session.spec.utility(value, metrics["params"], metrics["macs"]),
         "params": metrics["params"], "macs": metrics["macs"],
+        "epochs": len(metrics["history"]), "train_s": metrics["timings"]["train_seconds"],
     }  # fmt: skip
 
 
