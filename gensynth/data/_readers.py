@@ -101,6 +101,20 @@ def _rel(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
+def _pair(path: Path, label: str, mask: Path | None, mask_dir: Path, root: Path) -> Item | Problem:
+    """The sample of image ``path`` and its ``mask``, or the problem that it has none."""
+    if mask is None:
+        return Problem(_rel(path, root), f"no mask {_rel(mask_dir, root)}/{path.stem}.png")
+    return Item(_rel(path, root), label, _rel(mask, root))
+
+
+def _sort(found: Item | Problem, items: list[Item], problems: list[Problem]) -> None:
+    if isinstance(found, Item):
+        items.append(found)
+    else:
+        problems.append(found)
+
+
 def _ordered(classes: set[str], order: tuple[str, ...] = NEU_CLASSES) -> tuple[str, ...]:
     return tuple(c for c in order if c in classes) + tuple(sorted(classes - set(order)))
 
@@ -244,16 +258,12 @@ class GenericSeg(FormatReader):
     def scan(self, root: Path) -> Scan:
         image_dir, mask_dir = _require(root, "images"), _require(root, "masks")
         masks = _by_stem(mask_dir, _MASK_SUFFIXES)
-        items, problems = [], []
+        items: list[Item] = []
+        problems: list[Problem] = []
         for path in _images(image_dir, recursive=True):
             parsed = split_numbered_stem(path.stem)
             label = parsed[0] if parsed else "defect"
-            mask = masks.get(path.stem)
-            if mask is None:
-                reason = f"no mask {_rel(mask_dir, root)}/{path.stem}.png"
-                problems.append(Problem(_rel(path, root), reason))
-                continue
-            items.append(Item(_rel(path, root), label, _rel(mask, root)))
+            _sort(_pair(path, label, masks.get(path.stem), mask_dir, root), items, problems)
         classes = _ordered({i.label for i in items}, order=())
         return Scan(self.name, root, classes, items, problems, "pixel", mask_threshold=0)
 
@@ -293,18 +303,15 @@ class MagneticTile(FormatReader):
         )
 
     def scan(self, root: Path) -> Scan:
-        items, problems, classes = [], [], []
+        items: list[Item] = []
+        problems: list[Problem] = []
+        classes: list[str] = []
         for label, folder in self._classes(root):
             classes.append(label)
             files = _images(folder)
             masks = {p.stem: p for p in files if p.suffix.lower() == ".png"}
             for path in (p for p in files if p.suffix.lower() in _MT_IMAGE_SUFFIXES):
-                mask = masks.get(path.stem)
-                if mask is None:
-                    reason = f"no mask {_rel(folder, root)}/{path.stem}.png"
-                    problems.append(Problem(_rel(path, root), reason))
-                    continue
-                items.append(Item(_rel(path, root), label, _rel(mask, root)))
+                _sort(_pair(path, label, masks.get(path.stem), folder, root), items, problems)
         return Scan(self.name, root, tuple(classes), items, problems, "pixel", mask_threshold=127)
 
 
