@@ -36,6 +36,10 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--candidates", type=int, default=10, help="at least 8")
     parser.add_argument("--proxies", default="96:4,128:4", help="SIZE:EPOCHS,...")
     parser.add_argument("--final-epochs", type=int, default=None, help="default: the recipe's")
+    parser.add_argument(
+        "--final-budget", type=float, default=None,
+        help="seconds each full training may take (default: the recipe's time budget)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke run")
     return parser.parse_args()
@@ -65,16 +69,21 @@ def _candidates(args: argparse.Namespace, work: Path) -> tuple[Any, list[Any]]:
     return session, [(r.number, spec_from_dict(r.spec)) for r in chosen]
 
 
-def _full(session: Any, spec: Any, epochs: int | None, work: Path, number: int) -> dict:
+def _full(
+    session: Any, spec: Any, epochs: int | None, budget: float | None, work: Path, number: int
+) -> dict:
     from gensynth.training import TrainConfig, train_to_dir
 
-    overrides = {} if epochs is None else {"epochs": epochs}
+    overrides: dict[str, Any] = {} if epochs is None else {"epochs": epochs}
+    if budget is not None:
+        overrides["time_budget"] = budget
     config = TrainConfig.full(session.spec.task, seed=session.spec.seed, **overrides)
     started = time.perf_counter()
     metrics = train_to_dir(spec, session.data, config, work / f"full-{number}",
                            data_source=session.spec.data)  # fmt: skip
     name = metrics["metric"]
     return {"val": metrics["val"][name], "test": metrics["test"][name],
+            "epochs": len(metrics["history"]),
             "seconds": time.perf_counter() - started}  # fmt: skip
 
 
@@ -91,23 +100,10 @@ def _proxy(session: Any, spec: Any, size: int, epochs: int) -> float:
     return inquisitor.evaluate(spec, seed=session.spec.seed).metric
 
 
-def main() -> None:
+def _taus(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Kendall's tau of each proxy against the fully trained validation and test metric."""
     from scipy.stats import kendalltau
 
-    args = _args()
-    proxies = [tuple(int(x) for x in item.split(":")) for item in args.proxies.split(",")]
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        session, candidates = _candidates(args, work)
-        epochs = 2 if args.quick else args.final_epochs
-        rows = []
-        for number, spec in candidates:
-            row = {"trial": number, "describe": spec.describe(),
-                   "full": _full(session, spec, epochs, work, number), "proxy": {}}  # fmt: skip
-            for size, proxy_epochs in proxies:
-                row["proxy"][f"{size}:{proxy_epochs}"] = _proxy(session, spec, size, proxy_epochs)
-            rows.append(row)
-            print(f"#{number}: full val {row['full']['val']:.2f} proxy {row['proxy']}", flush=True)
     taus = {}
     for key in rows[0]["proxy"]:
         proxy = [r["proxy"][key] for r in rows]
@@ -115,11 +111,35 @@ def main() -> None:
         test = kendalltau(proxy, [r["full"]["test"] for r in rows])
         taus[key] = {"tau_val": float(val.statistic), "p_val": float(val.pvalue),
                      "tau_test": float(test.statistic)}  # fmt: skip
-        print(f"proxy {key} (px:epochs): Kendall tau {val.statistic:.2f} vs full validation "
-              f"(p {val.pvalue:.3f}), {test.statistic:.2f} vs full test")  # fmt: skip
+    return taus
+
+
+def main() -> None:
+    args = _args()
+    proxies = [tuple(int(x) for x in item.split(":")) for item in args.proxies.split(",")]
+    name = "proxy_ranking-quick" if args.quick else "proxy_ranking"
+    rows: list[dict[str, Any]] = []
+    taus: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        session, candidates = _candidates(args, work)
+        epochs = 2 if args.quick else args.final_epochs
+        for number, spec in candidates:
+            row = {"trial": number, "describe": spec.describe(),
+                   "full": _full(session, spec, epochs, args.final_budget, work, number),
+                   "proxy": {}}  # fmt: skip
+            for size, proxy_epochs in proxies:
+                row["proxy"][f"{size}:{proxy_epochs}"] = _proxy(session, spec, size, proxy_epochs)
+            rows.append(row)
+            print(f"#{number}: full val {row['full']['val']:.2f} proxy {row['proxy']}", flush=True)
+            taus = _taus(rows) if len(rows) > 1 else {}
+            write_results(name, {"settings": vars(args), "candidates": rows, "tau": taus,
+                                 "loadavg": list(os.getloadavg())})  # fmt: skip
+    for key, tau in taus.items():
+        print(f"proxy {key} (px:epochs): Kendall tau {tau['tau_val']:.2f} vs full validation "
+              f"(p {tau['p_val']:.3f}), {tau['tau_test']:.2f} vs full test")  # fmt: skip
     payload = {"settings": vars(args), "candidates": rows, "tau": taus,
                "loadavg": list(os.getloadavg())}  # fmt: skip
-    name = "proxy_ranking-quick" if args.quick else "proxy_ranking"
     print(f"wrote {write_results(name, payload)}")
 
 
