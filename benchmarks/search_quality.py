@@ -2,7 +2,8 @@
 
 For each strategy and seed, a search of the same trial budget on a real folder (100M MACs
 ± 5%; every strategy repairs every proposal into the band), then the ``--train-top`` best
-candidates by proxy NetScore are trained in full with the default recipe and tested once.
+candidates by proxy NetScore (``--pick finalists``: the reference and the ``--train-top`` first
+in explore's finalist order) are trained in full with the default recipe and tested once.
 The figure that matters is the best fully trained test accuracy (and its NetScore); the
 best proxy NetScore is reported beside it. Strategies:
 
@@ -46,6 +47,11 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=None, help="proxy epochs (default)")
     parser.add_argument("--flops", default="100M")
     parser.add_argument("--train-top", type=int, default=2)
+    parser.add_argument(
+        "--pick", choices=("netscore", "finalists"), default="netscore",
+        help="which candidates to train: best proxy NetScore, or explore's finalist order "
+        "(those at least as accurate as the reference on the proxy first; the reference too)",
+    )  # fmt: skip
     parser.add_argument("--final-epochs", type=int, default=30)
     parser.add_argument(
         "--final-budget", type=float, default=None,
@@ -82,6 +88,8 @@ def _random_drafts() -> Iterator[None]:
 
 def run_one(strategy: str, seed: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from gensynth.explore import explore
+    from gensynth.search.generator import accurate_pool
+    from gensynth.search.selection import pick_finalists
     from gensynth.search.study_spec import ExploreOptions, resolve_options
     from gensynth.studies.records import records_of
 
@@ -100,11 +108,23 @@ def run_one(strategy: str, seed: int, args: argparse.Namespace, work: Path) -> d
     records = records_of(session.study.get_trials(deepcopy=False))
     complete = [r for r in records if r.state == "COMPLETE"]
     trained = sorted((r for r in complete if r.trained), key=lambda r: -(r.netscore or -1e9))
-    full = [_train(session, r, args, work / name) for r in trained[: args.train_top]]
-    best = max(full, key=lambda f: f["test_metric"]) if full else None
+    reference = next((r for r in trained if r.origin == "reference"), None)
+    if args.pick == "finalists":
+        chosen = pick_finalists(trained, args.train_top, reference)
+    else:
+        chosen = trained[: args.train_top]
+    full = [_train(session, r, args, work / name) for r in chosen]
+    searched = [f for f in full if f["origin"] != "reference"]
+    best = max(searched, key=lambda f: f["test_metric"]) if searched else None
+    hand = next((f for f in full if f["origin"] == "reference"), None)
     return {
-        "strategy": strategy, "seed": seed,
+        "strategy": strategy, "seed": seed, "pick": args.pick,
         "best_proxy_netscore": trained[0].netscore if trained else None,
+        "reference_proxy_metric": None if reference is None else reference.metric,
+        "as_accurate_as_reference": (
+            sum(r.origin != "reference" for r in accurate_pool(complete)) if reference else None
+        ),
+        "reference_full_test": None if hand is None else hand["test_metric"],
         "best_full_test": best["test_metric"] if best else None,
         "best_full_netscore": best["netscore_test"] if best else None,
         "best_full_trial": best["trial"] if best else None, "full": full,
@@ -148,24 +168,29 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "stdev_best_full_test": statistics.stdev(tests) if len(tests) > 1 else 0.0,
             "per_seed_full_test": tests,
             "mean_best_proxy_netscore": statistics.mean(scores) if scores else None,
+            "per_seed_reference_full_test": [r.get("reference_full_test") for r in mine],
+            "per_seed_as_accurate_as_reference": [r.get("as_accurate_as_reference") for r in mine],
         }
     return summary
 
 
 def main() -> None:
     args = _args()
+    name = "search_quality" if args.pick == "netscore" else f"search_quality-{args.pick}"
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in [int(s) for s in args.seeds.split(",")]:
             for strategy in args.strategies.split(","):
                 run = run_one(strategy, seed, args, Path(tmp))
                 runs.append(run)
+                hand = run["reference_full_test"]
                 print(f"{strategy:<18} seed {seed}: best fully trained test "
                       f"{run['best_full_test']:.2f}% (proxy NetScore "
-                      f"{run['best_proxy_netscore']:.2f}) in {run['search_s']:.0f} s of search",
+                      f"{run['best_proxy_netscore']:.2f}) in {run['search_s']:.0f} s of search"
+                      + ("" if hand is None else f"; the reference {hand:.2f}%"),
                       flush=True)  # fmt: skip
-                write_results("search_quality", {"settings": vars(args), "runs": runs,
-                                                 "summary": _summary(runs)})  # fmt: skip
+                write_results(name, {"settings": vars(args), "runs": runs,
+                                     "summary": _summary(runs)})  # fmt: skip
     for strategy, row in _summary(runs).items():
         print(f"{strategy:<18} best fully trained test {row['mean_best_full_test']:.2f} ± "
               f"{row['stdev_best_full_test']:.2f} ({row['per_seed_full_test']})")  # fmt: skip

@@ -2,10 +2,12 @@
 
 Repair and cost counting take milliseconds while training takes seconds to minutes, so the
 generator drafts several candidates and lets the utility pick which one is trained: a fresh
-design is the best of a few random draws of the prototype's space (judged by its exact costs
+design is the best of a few draws of the study's sampler (judged by its exact costs
 at a common accuracy), and a mutation of an elite, guided by the inquisitor's insights (width
 to sensitive stages, dead-heavy stages shrink), is the best of a few mutants at the parent's
 measured accuracy. Early trials explore by sampling; later ones exploit elites more and more.
+Elites are drawn from the candidates at least as accurate on the proxy as the reference (the
+hand design, trial 0), best NetScore first: NetScore alone favours the lightest designs.
 The ``tpe`` and ``random`` strategies are the baselines: one draw of the Optuna sampler per
 trial through ``trial.suggest_*``, repaired the same way, no drafts and no mutation.
 """
@@ -21,6 +23,7 @@ import numpy as np
 from gensynth.constraints import Costs, IndicatorResult, bisect_width, count_costs, repair
 from gensynth.prototypes import ArchSpec, get_prototype, mutate, spec_from_dict
 from gensynth.prototypes.friendly import steer
+from gensynth.search.trend import AccuracyTrend
 from gensynth.studies.leaderboard import pareto_front
 from gensynth.studies.records import Attr, TrialRecord
 
@@ -30,12 +33,13 @@ if TYPE_CHECKING:
     from gensynth.constraints.latency import LatencyIndicator
     from gensynth.search.study_spec import StudySpec
 
-__all__ = ["Generator", "Proposal"]
+__all__ = ["Generator", "Proposal", "accurate_pool"]
 
 _MAX_DUPLICATE_RETRIES = 8
 _MUTANTS = 3  # feasible, unseen mutants drafted per mutation; the utility picks one
 _SAMPLE_DRAFTS = 4  # designs drawn per fresh sample; the utility picks one
 _PRIOR_ACCURACY = 50.0  # any constant: drafts are compared at the same accuracy
+_BY_TREND = "picked by the accuracy trend against the reference's proxy accuracy"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +65,20 @@ class Proposal:
             for suffix, value in zip(suffixes, parts, strict=False):
                 values[result.name + suffix] = float(value)
         return values
+
+
+def accurate_pool(records: list[TrialRecord]) -> list[TrialRecord]:
+    """The scored ``records`` at least as accurate on the proxy as the trained reference.
+
+    This is the accuracy indicator of generative synthesis, relative to the hand design: the
+    proxy's accuracy is not the fully trained one, so an absolute ``--accuracy-min`` is
+    checked on the finalists instead. Without a scored reference, every scored record.
+    """
+    scored = [r for r in records if r.feasible and r.metric is not None]
+    reference = next((r for r in scored if r.origin == "reference"), None)
+    if reference is None or reference.metric is None:
+        return scored
+    return [r for r in scored if r.metric is not None and r.metric >= reference.metric]
 
 
 class Generator:
@@ -105,7 +123,7 @@ class Generator:
         elif rng.random() < self.mutation_probability(history):
             proposal = self._mutate(rng, history)
         else:
-            proposal = self._sample(trial)
+            proposal = self._sample(trial, history)
         return dataclasses.replace(proposal, seconds=time.perf_counter() - start)
 
     def reference(self) -> Proposal:
@@ -148,11 +166,16 @@ class Generator:
         )
         return 0.5 + 0.35 * progress
 
-    def _sample(self, trial: optuna.trial.Trial) -> Proposal:
+    def _sample(
+        self, trial: optuna.trial.Trial, history: list[TrialRecord] | None = None
+    ) -> Proposal:
         """Fresh designs from the study's own sampler, conditioned on every trial so far.
 
         The baselines take one draw; the generative strategy drafts a few and keeps the one
-        its exact costs favour (training then tells whether the accuracy holds).
+        its exact costs favour (training then tells whether the accuracy holds). Once the
+        reference is scored and the study has a trend (:mod:`gensynth.search.trend`), drafts
+        predicted to meet the reference's accuracy come first, by NetScore at the predicted
+        accuracy; without one, the draft predicted to be most accurate.
         """
         count = _SAMPLE_DRAFTS if self.study_spec.strategy == "generative" else 1
         detail = "drawn by the study's sampler" + (
@@ -160,7 +183,13 @@ class Generator:
         )
         drafts = [self._repair(design, "sample", detail) for design in self._draft(trial, count)]
         feasible = [d for d in drafts if d.feasible] or drafts
-        return max(feasible, key=self._draft_utility)
+        floor, trend = self._requirement(history or [])
+        if floor is None or trend is None or len(feasible) == 1:
+            return max(feasible, key=self._draft_utility)
+        best = max(
+            feasible, key=lambda d: self._draft_key(d, trend.predict(d.costs.params), floor)
+        )
+        return dataclasses.replace(best, detail=f"{best.detail}, {_BY_TREND}")
 
     def _draft(self, trial: optuna.trial.Trial, count: int) -> list[ArchSpec]:
         """``count`` designs from the study's sampler on a copy of the study's trials."""
@@ -209,10 +238,24 @@ class Generator:
                 if len(candidates) == _MUTANTS:
                     break
         if candidates:
-            return max(candidates, key=lambda c: self._expected_utility(parent, c))
+            return self._pick_mutant(parent, candidates, history)
         if proposal is None:  # _MAX_DUPLICATE_RETRIES is positive; for type checkers
             raise RuntimeError("no mutation was tried")
         return proposal
+
+    def _pick_mutant(
+        self, parent: TrialRecord, candidates: list[Proposal], history: list[TrialRecord]
+    ) -> Proposal:
+        """The mutant the utility favours at its parent's accuracy (moved along the trend)."""
+        floor, trend = self._requirement(history)
+        if floor is None or trend is None or parent.metric is None or not parent.params:
+            return max(candidates, key=lambda c: self._expected_utility(parent, c))
+        metric, params = parent.metric, parent.params
+        best = max(
+            candidates,
+            key=lambda c: self._draft_key(c, trend.shift(metric, params, c.costs.params), floor),
+        )
+        return dataclasses.replace(best, detail=f"{best.detail}, {_BY_TREND}")
 
     def _expected_utility(self, parent: TrialRecord, child: Proposal) -> float:
         """The utility the child would score at its parent's accuracy (its costs are exact).
@@ -225,13 +268,46 @@ class Generator:
             return 0.0
         return self.study_spec.utility(parent.metric, child.costs.params, child.costs.macs)
 
+    def _requirement(
+        self, history: list[TrialRecord]
+    ) -> tuple[float | None, AccuracyTrend | None]:
+        """The proxy accuracy drafts should reach (the reference's) and the study's trend."""
+        if self.study_spec.objectives != ("netscore",):
+            return None, None
+        reference = next(
+            (
+                r
+                for r in history
+                if r.origin == "reference" and r.feasible and r.metric is not None
+            ),
+            None,
+        )
+        if reference is None:
+            return None, None
+        return reference.metric, AccuracyTrend.fit(history)
+
+    def _draft_key(self, draft: Proposal, predicted: float, floor: float) -> tuple[bool, float]:
+        """Drafts predicted to meet ``floor`` first, by NetScore at the prediction; the rest
+        by the prediction itself (the most accurate-looking of them)."""
+        if predicted < floor:
+            return False, predicted
+        return True, self.study_spec.utility(predicted, draft.costs.params, draft.costs.macs)
+
     def _pick_elite(self, rng: np.random.Generator, history: list[TrialRecord]) -> TrialRecord:
-        """Tournament of two among the elite (top quarter by NetScore, or the Pareto front)."""
+        """Tournament of two among the elite (top quarter by NetScore, or the Pareto front).
+
+        Ranked by NetScore alone, the elite fills with the lightest designs (thin stages at
+        high resolution), which lose accuracy in full training and run slowly. So the elite
+        is drawn from the trials that meet the accuracy requirement on the proxy: at least
+        the reference's own proxy accuracy (see :func:`accurate_pool`). The reference meets
+        it, so mutations start from it until a better-scoring design does too.
+        """
         feasible = [r for r in history if r.feasible and r.spec is not None]
         if self.study_spec.multi_objective:
             elite = pareto_front(feasible, self.study_spec.directions) or feasible
         else:
-            ranked = sorted(feasible, key=lambda r: r.values[0] if r.values else -np.inf)
+            pool = accurate_pool(feasible) or feasible
+            ranked = sorted(pool, key=lambda r: r.values[0] if r.values else -np.inf)
             elite = ranked[::-1][: max(3, len(ranked) // 4)]
         a, b = (elite[int(i)] for i in rng.integers(0, len(elite), size=2))
         return a if (a.netscore or -np.inf) >= (b.netscore or -np.inf) else b

@@ -121,3 +121,37 @@ def test_drafts_follow_what_the_study_has_learned(tmp_path):
         ))  # fmt: skip
     later = generator._draft(study.ask(), 8)
     assert sum(d.stages[0].block == "basic" for d in later) >= 5  # 1 in 5 by chance
+
+
+def _scored(number: int, metric: float, netscore: float, origin: str = "sample") -> TrialRecord:
+    return TrialRecord(
+        number=number, state="COMPLETE", values=(netscore,), spec={"stem": number},
+        spec_hash=f"h{number}", describe="", origin=origin, feasible=True, reason=None,
+        macs=1, params=1, latency_ms=None, metric=metric, netscore=netscore, insights={},
+        fail_reason=None, user_attrs={}, duration_s=1.0,
+    )  # fmt: skip
+
+
+def _history() -> list[TrialRecord]:
+    """A reference at 77% and light designs that score higher but are less accurate."""
+    light = [_scored(n, 60.0 + n, 100.0 + n) for n in range(1, 9)]
+    return [_scored(0, 77.0, 92.0, origin="reference"), *light, _scored(9, 80.0, 95.0)]
+
+
+def test_the_accurate_pool_holds_what_is_at_least_as_accurate_as_the_reference():
+    from gensynth.search.generator import accurate_pool
+
+    pool = accurate_pool(_history())
+    assert [r.number for r in pool] == [0, 9]
+    assert len(accurate_pool(_history()[1:])) == 9, "no reference: every scored trial"
+
+
+def test_elites_are_drawn_only_from_trials_as_accurate_as_the_reference(tmp_path):
+    generator = _generator(tmp_path)
+    history = _history()
+    picks = {generator._pick_elite(np.random.default_rng(s), history).number for s in range(40)}
+    assert picks <= {0, 9} and 9 in picks, picks
+    # without the reference, NetScore alone would pick the light, less accurate designs
+    without = {generator._pick_elite(np.random.default_rng(s), history[1:]).number
+               for s in range(40)}  # fmt: skip
+    assert without <= {8, 7, 6}, without

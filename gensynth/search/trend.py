@@ -1,0 +1,56 @@
+"""The study's accuracy trend: proxy accuracy against parameter count, fitted on its trials.
+
+Inside a MACs band the generator's drafts differ mostly in how the MACs are spent: a few wide
+stages at low resolution, or many thin ones at high resolution. The thin ones have far fewer
+parameters, so at a common accuracy NetScore always prefers them, yet on real data they are
+the least accurate (on X-SDD, Spearman 0.73 between log parameters and proxy accuracy over 72
+trials). The trend ``metric = intercept + slope * ln(params)``, fitted by least squares on
+the study's own scored trials, lets the generator predict which drafts would still meet the
+accuracy requirement (the reference's proxy accuracy) before training any of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from gensynth.studies.records import TrialRecord
+
+__all__ = ["MIN_TREND_TRIALS", "AccuracyTrend"]
+
+#: Scored trials with distinct parameter counts needed before a trend is fitted.
+MIN_TREND_TRIALS = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class AccuracyTrend:
+    """``metric ~ intercept + slope * ln(params)``; the slope is never negative."""
+
+    intercept: float
+    slope: float
+    trials: int
+
+    @classmethod
+    def fit(cls, records: Sequence[TrialRecord]) -> AccuracyTrend | None:
+        """The trend of the feasible, scored ``records``; None with too few distinct ones."""
+        points = [
+            (math.log(r.params), float(r.metric))
+            for r in records
+            if r.feasible and r.metric is not None and r.params
+        ]
+        if len({x for x, _ in points}) < MIN_TREND_TRIALS:
+            return None
+        x, y = np.array(points, dtype=float).T
+        slope = max(0.0, float(np.polyfit(x, y, 1)[0]))  # more parameters never hurt
+        return cls(float(np.mean(y) - slope * np.mean(x)), slope, len(points))
+
+    def predict(self, params: int) -> float:
+        """Predicted proxy metric of a design with ``params`` parameters."""
+        return self.intercept + self.slope * math.log(max(1, params))
+
+    def shift(self, metric: float, params: int, new_params: int) -> float:
+        """A measured ``metric`` at ``params``, moved along the trend to ``new_params``."""
+        return metric + self.slope * (math.log(max(1, new_params)) - math.log(max(1, params)))
