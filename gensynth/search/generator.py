@@ -238,31 +238,19 @@ class Generator:
                 if len(candidates) == _MUTANTS:
                     break
         if candidates:
-            return self._pick_mutant(parent, candidates, history)
+            return max(candidates, key=lambda c: self._expected_utility(parent, c))
         if proposal is None:  # _MAX_DUPLICATE_RETRIES is positive; for type checkers
             raise RuntimeError("no mutation was tried")
         return proposal
-
-    def _pick_mutant(
-        self, parent: TrialRecord, candidates: list[Proposal], history: list[TrialRecord]
-    ) -> Proposal:
-        """The mutant the utility favours at its parent's accuracy (moved along the trend)."""
-        floor, trend = self._requirement(history)
-        if floor is None or trend is None or parent.metric is None or not parent.params:
-            return max(candidates, key=lambda c: self._expected_utility(parent, c))
-        metric, params = parent.metric, parent.params
-        best = max(
-            candidates,
-            key=lambda c: self._draft_key(c, trend.shift(metric, params, c.costs.params), floor),
-        )
-        return dataclasses.replace(best, detail=f"{best.detail}, {_BY_TREND}")
 
     def _expected_utility(self, parent: TrialRecord, child: Proposal) -> float:
         """The utility the child would score at its parent's accuracy (its costs are exact).
 
         Repair is cheap, so the generator drafts several mutants and keeps the one the
-        utility favours; training then tells whether the accuracy held. Studies ranked by
-        something else than NetScore keep the first mutant.
+        utility favours; training then tells whether the accuracy held. The accuracy trend is
+        not applied here: it would rule out every mutant lighter than its parent, and the
+        parent is already at least as accurate as the reference (see :meth:`_pick_elite`).
+        Studies ranked by something else than NetScore keep the first mutant.
         """
         if self.study_spec.objectives != ("netscore",) or parent.metric is None:
             return 0.0

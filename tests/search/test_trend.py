@@ -58,18 +58,6 @@ def _mutants(tmp_path) -> tuple[Generator, list]:
     return generator, mutants
 
 
-def test_a_mutant_predicted_to_fall_below_the_reference_is_not_kept(tmp_path):
-    generator, mutants = _mutants(tmp_path)
-    history = _history()
-    chosen = generator._pick_mutant(history[0], mutants, history)
-    assert chosen.costs.params != 50_000, "the lightest mutant is predicted below the reference"
-    assert "accuracy trend" in chosen.detail
-    # without a scored reference there is no requirement: the utility at the parent's
-    # accuracy keeps the lightest, as before
-    without = generator._pick_mutant(history[0], mutants, history[1:])
-    assert without.costs.params == 50_000
-
-
 def test_when_no_draft_is_predicted_to_meet_it_the_most_accurate_looking_one_is_kept(tmp_path):
     generator, mutants = _mutants(tmp_path)
     history = [_record(0, 900_000, 95.0, origin="reference"), *_history()[1:]]
@@ -97,3 +85,15 @@ def test_a_fresh_sample_is_picked_by_the_trend_once_the_reference_is_scored(tmp_
     assert "accuracy trend" in chosen.detail
     keys = [generator._draft_key(d, trend.predict(d.costs.params), 77.0) for d in feasible]
     assert generator._draft_key(chosen, trend.predict(chosen.costs.params), 77.0) == max(keys)
+
+
+def test_the_generative_strategy_drafts_uniformly_and_tpe_drafts_from_its_model():
+    from optuna.samplers import RandomSampler, TPESampler
+
+    from gensynth.studies.samplers import GENERATIVE_DRAFTS, make_sampler
+
+    generative = make_sampler("generative", seed=0, trials=10)
+    assert GENERATIVE_DRAFTS == "random"
+    assert isinstance(generative.draft_sampler(3), RandomSampler)
+    assert isinstance(generative.for_trial(3), TPESampler), "the study itself still models"
+    assert isinstance(make_sampler("tpe", seed=0, trials=10).draft_sampler(3), TPESampler)
