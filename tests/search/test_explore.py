@@ -158,7 +158,7 @@ def test_a_rerun_into_the_same_out_is_refused_before_any_work(tmp_path, tiny_dat
 def test_identical_specs_are_not_trained_twice(tmp_path, tiny_data, monkeypatch):
     from gensynth.search import generator as generator_module
 
-    def always_default(self, trial):
+    def always_default(self, trial, history=None):
         design = self.prototype.default_spec(**self.io)
         return self._repair(design, "sample", "the default design")
 
