@@ -148,9 +148,9 @@ def make_sampler(strategy: str, *, seed: int, trials: int) -> BaseSampler:
     the conditional parameters of absent stages, with the constant liar (concurrent workers
     see each other's running trials), after a random start of a quarter of the budget (4 to
     10 trials). The generative strategy drafts its fresh designs uniformly
-    (:data:`GENERATIVE_DRAFTS`): on real X-SDD images, drafts from the study's TPE did not do
-    better (``benchmarks/search_quality.py``: best fully trained test accuracy 77.4% against
-    80.0% with uniform drafts, mean of 3 seeds), so the uniform draw stays the default.
+    (:data:`GENERATIVE_DRAFTS`): on real X-SDD images, drafts from the study's TPE did no
+    better than uniform ones (``benchmarks/search_quality.py``, 3 seeds; the README's
+    "Measured on our machine" has the figures), so the uniform draw stays the default.
     """
     base = seed * 1009
     if strategy == "random":

@@ -1,15 +1,19 @@
 """The generator: proposes candidates that already meet every limit before any training.
 
 Repair and cost counting take milliseconds while training takes seconds to minutes, so the
-generator drafts several candidates and lets the utility pick which one is trained: a fresh
-design is the best of a few draws of the study's sampler (judged by its exact costs
-at a common accuracy), and a mutation of an elite, guided by the inquisitor's insights (width
-to sensitive stages, dead-heavy stages shrink), is the best of a few mutants at the parent's
-measured accuracy. Early trials explore by sampling; later ones exploit elites more and more.
-Elites are drawn from the candidates at least as accurate on the proxy as the reference (the
-hand design, trial 0), best NetScore first: NetScore alone favours the lightest designs.
-The ``tpe`` and ``random`` strategies are the baselines: one draw of the Optuna sampler per
-trial through ``trial.suggest_*``, repaired the same way, no drafts and no mutation.
+generator drafts several candidates and lets the utility pick which one is trained:
+
+- a fresh design is the best of a few drafts of the study's sampler (uniform draws for the
+  generative strategy, see :data:`gensynth.studies.samplers.GENERATIVE_DRAFTS`), judged by
+  the study's accuracy trend and exact costs (see :meth:`Generator._sample`);
+- a mutation of an elite, guided by the inquisitor's insights (width to sensitive stages,
+  dead-heavy stages shrink), is the best of a few mutants at the parent's measured accuracy.
+
+Early trials explore by sampling; later ones exploit elites more and more. Elites are drawn
+from the candidates at least as accurate on the proxy as the reference (the hand design,
+trial 0), best NetScore first: NetScore alone favours the lightest designs. The ``tpe`` and
+``random`` strategies are the baselines: one draw of the Optuna sampler per trial through
+``trial.suggest_*``, repaired the same way, no drafts and no mutation.
 """
 
 from __future__ import annotations
@@ -169,7 +173,8 @@ class Generator:
     def _sample(
         self, trial: optuna.trial.Trial, history: list[TrialRecord] | None = None
     ) -> Proposal:
-        """Fresh designs from the study's own sampler, conditioned on every trial so far.
+        """Fresh designs drafted by the study's sampler (its ``draft_sampler``: uniform for the
+        generative strategy, TPE conditioned on every trial so far for ``tpe``).
 
         The baselines take one draw; the generative strategy drafts a few and keeps the one
         its exact costs favour (training then tells whether the accuracy holds). Once the
