@@ -27,6 +27,7 @@ import numpy as np
 from gensynth.constraints import Costs, IndicatorResult, bisect_width, count_costs, repair
 from gensynth.prototypes import ArchSpec, get_prototype, mutate, spec_from_dict
 from gensynth.prototypes.friendly import steer
+from gensynth.search.selection import REFERENCE, accurate_pool, reference_proxy_metric
 from gensynth.search.trend import AccuracyTrend
 from gensynth.studies.leaderboard import pareto_front
 from gensynth.studies.records import Attr, TrialRecord
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from gensynth.constraints.latency import LatencyIndicator
     from gensynth.search.study_spec import StudySpec
 
-__all__ = ["Generator", "Proposal", "accurate_pool"]
+__all__ = ["Generator", "Proposal"]
 
 _MAX_DUPLICATE_RETRIES = 8
 _MUTANTS = 3  # feasible, unseen mutants drafted per mutation; the utility picks one
@@ -69,20 +70,6 @@ class Proposal:
             for suffix, value in zip(suffixes, parts, strict=False):
                 values[result.name + suffix] = float(value)
         return values
-
-
-def accurate_pool(records: list[TrialRecord]) -> list[TrialRecord]:
-    """The scored ``records`` at least as accurate on the proxy as the trained reference.
-
-    This is the accuracy indicator of generative synthesis, relative to the hand design: the
-    proxy's accuracy is not the fully trained one, so an absolute ``--accuracy-min`` is
-    checked on the finalists instead. Without a scored reference, every scored record.
-    """
-    scored = [r for r in records if r.feasible and r.metric is not None]
-    reference = next((r for r in scored if r.origin == "reference"), None)
-    if reference is None or reference.metric is None:
-        return scored
-    return [r for r in scored if r.metric is not None and r.metric >= reference.metric]
 
 
 class Generator:
@@ -137,7 +124,6 @@ class Generator:
         so its score is in the study and the first mutations start from it.
         """
         from gensynth.prototypes import get_reference
-        from gensynth.search.selection import REFERENCE
 
         name = REFERENCE[self.study_spec.task]
         design = get_reference(name).spec(**self.io)
@@ -150,7 +136,6 @@ class Generator:
         one does not, or two workers starting together both train it.
         """
         from gensynth.prototypes import get_reference
-        from gensynth.search.selection import REFERENCE
 
         if self.study_spec.strategy != "generative":
             return False
@@ -267,17 +252,8 @@ class Generator:
         """The proxy accuracy drafts should reach (the reference's) and the study's trend."""
         if self.study_spec.objectives != ("netscore",):
             return None, None
-        reference = next(
-            (
-                r
-                for r in history
-                if r.origin == "reference" and r.feasible and r.metric is not None
-            ),
-            None,
-        )
-        if reference is None:
-            return None, None
-        return reference.metric, AccuracyTrend.fit(history)
+        floor = reference_proxy_metric(history)
+        return (None, None) if floor is None else (floor, AccuracyTrend.fit(history))
 
     def _draft_key(self, draft: Proposal, predicted: float, floor: float) -> tuple[bool, float]:
         """Drafts predicted to meet ``floor`` first, by NetScore at the prediction; the rest

@@ -31,7 +31,9 @@ __all__ = [
     "Finalist",
     "Selection",
     "Verdict",
+    "accurate_pool",
     "pick_finalists",
+    "reference_proxy_metric",
     "select_winner",
 ]
 
@@ -135,6 +137,27 @@ class Selection:
             "reference": None if self.reference is None else self.reference.record.number,
             "finalists": [verdict.to_json() for verdict in self.verdicts],
         }
+
+
+def reference_proxy_metric(records: Sequence[TrialRecord]) -> float | None:
+    """The proxy metric of the scored reference among ``records``, or None."""
+    return next(
+        (float(r.metric) for r in records
+         if r.origin == "reference" and r.feasible and r.metric is not None),
+        None,
+    )  # fmt: skip
+
+
+def accurate_pool(records: Sequence[TrialRecord]) -> list[TrialRecord]:
+    """The scored ``records`` at least as accurate on the proxy as the scored reference.
+
+    This is the accuracy indicator of generative synthesis, relative to the hand design: the
+    proxy's accuracy is not the fully trained one, so an absolute ``--accuracy-min`` is
+    checked on the finalists instead. Without a scored reference, every scored record.
+    """
+    scored = [r for r in records if r.feasible and r.metric is not None]
+    floor = reference_proxy_metric(scored)
+    return [r for r in scored if floor is None or (r.metric or 0.0) >= floor]
 
 
 def pick_finalists(

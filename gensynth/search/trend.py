@@ -50,7 +50,3 @@ class AccuracyTrend:
     def predict(self, params: int) -> float:
         """Predicted proxy metric of a design with ``params`` parameters."""
         return self.intercept + self.slope * math.log(max(1, params))
-
-    def shift(self, metric: float, params: int, new_params: int) -> float:
-        """A measured ``metric`` at ``params``, moved along the trend to ``new_params``."""
-        return metric + self.slope * (math.log(max(1, new_params)) - math.log(max(1, params)))

@@ -139,7 +139,7 @@ def _history() -> list[TrialRecord]:
 
 
 def test_the_accurate_pool_holds_what_is_at_least_as_accurate_as_the_reference():
-    from gensynth.search.generator import accurate_pool
+    from gensynth.search.selection import accurate_pool
 
     pool = accurate_pool(_history())
     assert [r.number for r in pool] == [0, 9]

@@ -32,8 +32,9 @@ def test_the_trend_fits_accuracy_against_log_parameters():
     trend = AccuracyTrend.fit(_history())
     assert trend is not None and trend.trials == 6 and trend.slope > 0
     assert trend.predict(200_000) > trend.predict(20_000)
-    assert trend.shift(77.0, 200_000, 200_000) == 77.0
-    assert trend.shift(77.0, 200_000, 20_000) == pytest.approx(77.0 - trend.slope * math.log(10))
+    assert trend.predict(200_000) - trend.predict(20_000) == pytest.approx(
+        trend.slope * math.log(10)
+    )
 
 
 def test_no_trend_from_too_few_distinct_designs_and_never_a_negative_slope():
@@ -46,7 +47,7 @@ def test_no_trend_from_too_few_distinct_designs_and_never_a_negative_slope():
     assert trend.predict(1_000) == pytest.approx(80.0)  # the mean: no direction is preferred
 
 
-def _mutants(tmp_path) -> tuple[Generator, list]:
+def _drafts(tmp_path) -> tuple[Generator, list]:
     spec = tiny_spec(tmp_path)
     generator = Generator(spec, in_channels=1, input_size=32, num_classes=3)
     design = generator.prototype.default_spec(in_channels=1, input_size=32, num_classes=3)
@@ -59,7 +60,7 @@ def _mutants(tmp_path) -> tuple[Generator, list]:
 
 
 def test_when_no_draft_is_predicted_to_meet_it_the_most_accurate_looking_one_is_kept(tmp_path):
-    generator, mutants = _mutants(tmp_path)
+    generator, mutants = _drafts(tmp_path)
     history = [_record(0, 900_000, 95.0, origin="reference"), *_history()[1:]]
     trend = AccuracyTrend.fit(history)
     assert trend is not None
