@@ -255,12 +255,16 @@ class Generator:
         floor = reference_proxy_metric(history)
         return (None, None) if floor is None else (floor, AccuracyTrend.fit(history))
 
-    def _draft_key(self, draft: Proposal, predicted: float, floor: float) -> tuple[bool, float]:
+    def _draft_key(
+        self, draft: Proposal, predicted: float, floor: float
+    ) -> tuple[bool, float, float]:
         """Drafts predicted to meet ``floor`` first, by NetScore at the prediction; the rest
-        by the prediction itself (the most accurate-looking of them)."""
+        by the prediction itself (the most accurate-looking of them). Ties, such as drafts
+        beyond the trend's seen range, go to the better NetScore at the prediction."""
+        score = self.study_spec.utility(predicted, draft.costs.params, draft.costs.macs)
         if predicted < floor:
-            return False, predicted
-        return True, self.study_spec.utility(predicted, draft.costs.params, draft.costs.macs)
+            return False, predicted, score
+        return True, score, predicted
 
     def _pick_elite(self, rng: np.random.Generator, history: list[TrialRecord]) -> TrialRecord:
         """Tournament of two among the elite (top quarter by NetScore, or the Pareto front).

@@ -7,6 +7,10 @@ the least accurate (on X-SDD, Spearman 0.73 between log parameters and proxy acc
 trials). The trend ``metric = intercept + slope * ln(params)``, fitted by least squares on
 the study's own scored trials, lets the generator predict which drafts would still meet the
 accuracy requirement (the reference's proxy accuracy) before training any of them.
+
+The trend is not extrapolated: a draft lighter or heavier than every trial seen is predicted
+the accuracy at the edge of the seen range. Unclamped, a positive slope made a 16 M-parameter
+draft look like the most accurate one in a study whose trials had at most 0.5 M.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ class AccuracyTrend:
     intercept: float
     slope: float
     trials: int
+    #: The range of ln(params) the trend was fitted on; predictions are clamped to it.
+    low: float = -math.inf
+    high: float = math.inf
 
     @classmethod
     def fit(cls, records: Sequence[TrialRecord]) -> AccuracyTrend | None:
@@ -45,8 +52,10 @@ class AccuracyTrend:
             return None
         x, y = np.array(points, dtype=float).T
         slope = max(0.0, float(np.polyfit(x, y, 1)[0]))  # more parameters never hurt
-        return cls(float(np.mean(y) - slope * np.mean(x)), slope, len(points))
+        intercept = float(np.mean(y) - slope * np.mean(x))
+        return cls(intercept, slope, len(points), float(x.min()), float(x.max()))
 
     def predict(self, params: int) -> float:
-        """Predicted proxy metric of a design with ``params`` parameters."""
-        return self.intercept + self.slope * math.log(max(1, params))
+        """Predicted proxy metric of a design with ``params`` parameters, in the seen range."""
+        x = min(self.high, max(self.low, math.log(max(1, params))))
+        return self.intercept + self.slope * x

@@ -47,6 +47,24 @@ def test_no_trend_from_too_few_distinct_designs_and_never_a_negative_slope():
     assert trend.predict(1_000) == pytest.approx(80.0)  # the mean: no direction is preferred
 
 
+def test_the_trend_is_not_extrapolated_beyond_the_parameter_counts_it_has_seen():
+    trend = AccuracyTrend.fit(_history())  # 10 K to 200 K parameters
+    assert trend is not None and trend.slope > 0
+    assert trend.predict(16_000_000) == pytest.approx(trend.predict(200_000))
+    assert trend.predict(100) == pytest.approx(trend.predict(10_000))
+    assert trend.predict(100_000) < trend.predict(200_000)
+
+
+def test_drafts_beyond_the_seen_range_tie_and_the_better_netscore_wins(tmp_path):
+    generator, mutants = _drafts(tmp_path)
+    history = [_record(0, 100_000, 95.0, origin="reference"), *_history()[1:]]
+    trend = AccuracyTrend.fit(history)  # seen up to 100 K; all three drafts are at 50 K+
+    assert trend is not None
+    heavy = [m for m in mutants if m.costs.params > 100_000]
+    best = max(heavy, key=lambda m: generator._draft_key(m, trend.predict(m.costs.params), 99.0))
+    assert best.costs.params == 250_000, "the same predicted accuracy: the lighter one"
+
+
 def _drafts(tmp_path) -> tuple[Generator, list]:
     spec = tiny_spec(tmp_path)
     generator = Generator(spec, in_channels=1, input_size=32, num_classes=3)
@@ -65,7 +83,7 @@ def test_when_no_draft_is_predicted_to_meet_it_the_most_accurate_looking_one_is_
     trend = AccuracyTrend.fit(history)
     assert trend is not None
     keys = [generator._draft_key(m, trend.predict(m.costs.params), 95.0) for m in mutants]
-    assert not any(meets for meets, _ in keys)
+    assert not any(meets for meets, *_ in keys)
     best = max(mutants, key=lambda m: generator._draft_key(m, trend.predict(m.costs.params), 95.0))
     assert best.costs.params == 400_000
 
