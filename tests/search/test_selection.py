@@ -81,7 +81,7 @@ def test_an_absolute_requirement_above_the_reference_is_the_bar():
     assert select_winner([reference, best], NetScore(), accuracy_min=97.0).winner is best
 
 
-def test_finalists_are_the_reference_and_the_best_at_least_as_accurate_on_the_proxy():
+def test_finalists_are_the_reference_and_the_most_accurate_at_least_as_accurate_on_the_proxy():
     reference = _record(0, origin="reference", metric=80.0, netscore=90.0)
     records = [
         reference,
@@ -90,6 +90,13 @@ def test_finalists_are_the_reference_and_the_best_at_least_as_accurate_on_the_pr
         _record(3, metric=81.0, netscore=94.0),
         _record(4, metric=83.0, netscore=93.0, spec_hash="h2"),  # a twin of #2
         _record(5, origin="reuse", metric=90.0, netscore=99.5),
+        _record(6, metric=81.0, netscore=96.0),  # ties #3 on the proxy, better NetScore
     ]
     chosen = pick_finalists(records, 3, reference)
-    assert [r.number for r in chosen] == [0, 2, 3, 1]
+    assert [r.number for r in chosen] == [0, 4, 6, 3]
+    assert [r.number for r in pick_finalists(records, 4, reference)] == [0, 4, 6, 3, 1]
+
+
+def test_without_a_scored_reference_the_finalists_are_the_best_netscores():
+    records = [_record(1, metric=70.0, netscore=99.0), _record(2, metric=82.0, netscore=95.0)]
+    assert [r.number for r in pick_finalists(records, 2, None)] == [1, 2]
