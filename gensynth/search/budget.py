@@ -101,8 +101,9 @@ def plan_budget(
     proxy_rate, full_rate = _train_rates(reference, data, proxy, spec)
     n_train = len(data.indices("train"))
     proxy_images = min(n_train, spec.proxy_samples or n_train)
+    proxy_images = _epoch_images(data, proxy, proxy_images)
     trial_s = spec.epochs * proxy_images / proxy_rate / max(1, spec.workers) + TRIAL_OVERHEAD_S
-    epoch_s = n_train / full_rate
+    epoch_s = _epoch_images(data, proxy, n_train) / full_rate
     finalists, epochs = _finals(spec, budget, epoch_s)
     finalist_s = epochs * epoch_s * 1.1  # validation every epoch, the test at the end
     search_s = budget - (finalists + 1) * finalist_s - FINISH_S
@@ -145,6 +146,17 @@ def _finals(spec: StudySpec, budget: float, epoch_s: float) -> tuple[int, int]:
     if "final_epochs" in spec.planned and cost(finalists, epochs) > share:
         epochs = max(MIN_FINAL_EPOCHS, math.floor(share / ((finalists + 1) * epoch_s * 1.1)))
     return finalists, epochs
+
+
+def _epoch_images(data: DefectDataset, config: TrainConfig, images: int) -> int:
+    """Images an epoch of ``images`` training images takes (``TrainConfig.negative_share``
+    thins out defect-free segmentation images), by the train split's share of them."""
+    if config.negative_share is None or data.masks is None:
+        return images
+    train = data.indices("train")
+    free = int((data.masks[train].reshape(len(train), -1).max(axis=1) == 0).sum())
+    defects = round(images * (len(train) - free) / max(1, len(train)))
+    return config.images_per_epoch(defects, images - defects)
 
 
 def _train_rates(

@@ -16,7 +16,13 @@ TrainTask = Literal["classify", "segment"]
 _TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "classify": {"lr": 3e-3, "weight_decay": 0.05, "label_smoothing": 0.1, "batch_size": 32},
     # Seeds use SGD lr 3e-4 for ~2000 iterations; AdamW reaches a usable mask in a proxy budget.
-    "segment": {"lr": 2e-3, "weight_decay": 1e-4, "label_smoothing": 0.0, "batch_size": 16},
+    "segment": {
+        "lr": 2e-3,
+        "weight_decay": 1e-4,
+        "label_smoothing": 0.0,
+        "batch_size": 16,
+        "negative_share": 0.5,
+    },
 }
 
 
@@ -60,6 +66,11 @@ class TrainConfig:
     - ``distill_weight``, ``distill_temperature``: with a teacher model passed to ``fit``
       (classification), the loss is ``(1 - w)·CE + w·T²·KL(teacher ‖ student)`` on
       softened logits (Hinton et al.). Without a teacher they have no effect.
+    - ``negative_share``: segmentation only. Each epoch takes every training image with a
+      defect pixel and a fresh random draw of defect-free ones, so that they make up at most
+      this share of the epoch (None: every image, every epoch). Real sets are mostly
+      defect-free (magnetic tile: 952 of 1,344), and on whole epochs of them a net learned
+      to predict background everywhere.
     - ``time_budget``: seconds that training (steps and validation) may take. The first
       steps are timed on a copy of the model and ``epochs`` is lowered to fit before the
       schedule is built, so the schedule still ends at zero; training that overruns the
@@ -89,6 +100,7 @@ class TrainConfig:
     crop_scale: tuple[float, float] = (1.0, 1.0)
     distill_weight: float = 0.5
     distill_temperature: float = 4.0
+    negative_share: float | None = None
     time_budget: float | None = None
 
     def __post_init__(self) -> None:
@@ -116,6 +128,14 @@ class TrainConfig:
             raise ConfigError(f"task: expected 'classify' or 'segment', got {task!r}")
         defaults = {"epochs": FULL_EPOCHS[task], "time_budget": FULL_TIME_BUDGET[task]}
         return cls.for_task(task, **dict(defaults, **overrides))
+
+    def images_per_epoch(self, defects: int, negatives: int) -> int:
+        """Training images one epoch takes, of ``defects`` with a defect pixel and
+        ``negatives`` defect-free ones (see ``negative_share``)."""
+        if self.negative_share is None or defects == 0:
+            return defects + negatives
+        share = self.negative_share
+        return defects + min(negatives, math.floor(defects * share / (1.0 - share)))
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A validated copy with ``changes`` applied."""
@@ -162,6 +182,8 @@ class TrainConfig:
         _crop_scale(f"{at}crop_scale", self.crop_scale)
         _number(f"{at}distill_weight", self.distill_weight, low=0.0, high=1.0)
         _number(f"{at}distill_temperature", self.distill_temperature, low=0.0, low_open=True)
+        if self.negative_share is not None:
+            _number(f"{at}negative_share", self.negative_share, low=0.0, high=1.0, high_open=True)
         if self.time_budget is not None:
             _number(f"{at}time_budget", self.time_budget, low=0.0, low_open=True)
 

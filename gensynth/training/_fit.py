@@ -244,7 +244,36 @@ def _set_format(model: nn.Module, config: TrainConfig) -> torch.memory_format:
 
 def _steps_per_epoch(train: Prepared, config: TrainConfig) -> int:
     # Batches of one break BatchNorm in training mode: drop the ragged tail instead.
-    return max(1, len(train) // config.batch_size)
+    return max(1, _epoch_size(train, config) // config.batch_size)
+
+
+def _defect_free(train: Prepared, config: TrainConfig) -> torch.Tensor | None:
+    """Which training images have an empty mask, when ``negative_share`` thins them out."""
+    if config.negative_share is None or train.masks is None:
+        return None
+    free = train.masks.flatten(1).amax(dim=1) == 0
+    return None if bool(free.all()) else free
+
+
+def _epoch_size(train: Prepared, config: TrainConfig) -> int:
+    """Images per epoch: all of them, or the defect images and their share of the rest."""
+    free = _defect_free(train, config)
+    if free is None:
+        return len(train)
+    return config.images_per_epoch(int((~free).sum()), int(free.sum()))
+
+
+def _epoch_order(run: _Run) -> torch.Tensor:
+    """A fresh permutation of the epoch's images (see ``TrainConfig.negative_share``)."""
+    import torch
+
+    free = _defect_free(run.train, run.config)
+    order = torch.randperm(len(run.train), generator=run.generator)
+    if free is None:
+        return order
+    keep = _epoch_size(run.train, run.config) - int((~free).sum())
+    negatives = order[free[order]][:keep]  # a random draw: ``order`` is already shuffled
+    return order[~free[order] | torch.isin(order, negatives)]
 
 
 def _start(
@@ -370,11 +399,10 @@ def _scheduler(
 
 
 def _train_epoch(run: _Run, epoch: int) -> float | None:
-    """One pass over a fresh permutation of the train split; the mean loss (None: no step)."""
-    import torch
+    """One pass over a fresh permutation of the epoch's images; the mean loss (None: no step)."""
 
     run.model.train()
-    order = torch.randperm(len(run.train), generator=run.generator)
+    order = _epoch_order(run)
     size = run.config.batch_size if len(run.train) >= run.config.batch_size else len(run.train)
     total = 0.0
     done = 0

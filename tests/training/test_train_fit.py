@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from train_toys import tiny_classifier, tiny_segmenter, toy_dataset
 
-from gensynth.errors import DataError, TrialFailed
+from gensynth.errors import ConfigError, DataError, TrialFailed
 from gensynth.training import TrainConfig, evaluate, fit
 
 
@@ -177,3 +177,56 @@ def test_empty_validation_split_is_a_data_error():
     data = type(data)(**{**data.__dict__, "split": data.split * 0})
     with pytest.raises(DataError, match="no validation split"):
         fit(tiny_classifier(), data, _config(), task="classify")
+
+
+def _mostly_defect_free(segment_data):
+    """The toy set with the masks (and squares) of all but 6 training images wiped."""
+    import dataclasses
+
+    masks, images = segment_data.masks.copy(), segment_data.images.copy()
+    train = segment_data.indices("train")
+    for i in train[6:]:
+        images[i][masks[i] > 0] = 10
+        masks[i] = 0
+    return dataclasses.replace(segment_data, masks=masks, images=images), len(train)
+
+
+def test_defect_free_images_are_thinned_out_to_their_share_of_each_epoch(segment_data):
+    data, n_train = _mostly_defect_free(segment_data)
+    events: list[dict] = []
+    config = TrainConfig.for_task("segment", epochs=2, batch_size=2, lr=1e-2)
+    assert config.negative_share == 0.5, "the segmentation recipe's default"
+    result = fit(tiny_segmenter(), data, config, task="segment", progress=events.append)
+    steps = [e for e in events if e["event"] == "step"]
+    assert steps[0]["steps"] == 12 // 2, "6 defect images and 6 of the defect-free ones"
+    assert result.train_samples == n_train > 12
+    everything = config.replace(negative_share=None)
+    events.clear()
+    fit(tiny_segmenter(), data, everything, task="segment", progress=events.append)
+    assert events[0]["steps"] == n_train // 2
+
+
+def test_an_epoch_takes_every_defect_image_and_a_fresh_draw_of_the_rest(segment_data):
+    from gensynth.training._fit import _epoch_order, _prepare_splits, _start
+
+    data, _ = _mostly_defect_free(segment_data)
+    config = TrainConfig.for_task("segment", epochs=1, batch_size=2, negative_share=0.25)
+
+    train, _ = _prepare_splits(data, config, "segment")
+    run = _start(tiny_segmenter(), config, "segment", train, None, None)
+    defects = set(torch.nonzero(train.masks.flatten(1).amax(dim=1) > 0).flatten().tolist())
+    draws = [_epoch_order(run).tolist() for _ in range(4)]
+    for order in draws:
+        assert len(order) == 6 + 2 and len(set(order)) == len(order)  # 2 = 6 × 0.25 / 0.75
+        assert defects <= set(order)
+    assert len({tuple(sorted(set(o) - defects)) for o in draws}) > 1, "negatives re-drawn"
+
+
+def test_the_epoch_size_rule():
+    config = TrainConfig.for_task("segment")
+    assert config.images_per_epoch(275, 665) == 550
+    assert config.images_per_epoch(275, 100) == 375, "fewer negatives than the share: all"
+    assert config.images_per_epoch(0, 50) == 50, "no defect at all: nothing to balance"
+    assert config.replace(negative_share=None).images_per_epoch(275, 665) == 940
+    with pytest.raises(ConfigError, match="negative_share"):
+        config.replace(negative_share=1.0)
