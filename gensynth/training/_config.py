@@ -16,13 +16,7 @@ TrainTask = Literal["classify", "segment"]
 _TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "classify": {"lr": 3e-3, "weight_decay": 0.05, "label_smoothing": 0.1, "batch_size": 32},
     # Seeds use SGD lr 3e-4 for ~2000 iterations; AdamW reaches a usable mask in a proxy budget.
-    "segment": {
-        "lr": 2e-3,
-        "weight_decay": 1e-4,
-        "label_smoothing": 0.0,
-        "batch_size": 16,
-        "negative_share": 0.5,
-    },
+    "segment": {"lr": 2e-3, "weight_decay": 1e-4, "label_smoothing": 0.0, "batch_size": 16},
 }
 
 
@@ -68,9 +62,10 @@ class TrainConfig:
       softened logits (Hinton et al.). Without a teacher they have no effect.
     - ``negative_share``: segmentation only. Each epoch takes every training image with a
       defect pixel and a fresh random draw of defect-free ones, so that they make up at most
-      this share of the epoch (None: every image, every epoch). Real sets are mostly
-      defect-free (magnetic tile: 952 of 1,344), and on whole epochs of them a net learned
-      to predict background everywhere.
+      this share of the epoch (None, the default: every image, every epoch). Epochs get
+      shorter where most images are defect-free (magnetic tile: 952 of 1,344), but over the
+      same 8 epochs 0.5 did not train a better A-Net there (test mIoU 2.3 against 3.1%),
+      so it is an option, not the default.
     - ``time_budget``: seconds that training (steps and validation) may take. The first
       steps are timed on a copy of the model and ``epochs`` is lowered to fit before the
       schedule is built, so the schedule still ends at zero; training that overruns the

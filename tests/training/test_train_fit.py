@@ -194,8 +194,8 @@ def _mostly_defect_free(segment_data):
 def test_defect_free_images_are_thinned_out_to_their_share_of_each_epoch(segment_data):
     data, n_train = _mostly_defect_free(segment_data)
     events: list[dict] = []
-    config = TrainConfig.for_task("segment", epochs=2, batch_size=2, lr=1e-2)
-    assert config.negative_share == 0.5, "the segmentation recipe's default"
+    assert TrainConfig.for_task("segment").negative_share is None, "off by default"
+    config = TrainConfig.for_task("segment", epochs=2, batch_size=2, lr=1e-2, negative_share=0.5)
     result = fit(tiny_segmenter(), data, config, task="segment", progress=events.append)
     steps = [e for e in events if e["event"] == "step"]
     assert steps[0]["steps"] == 12 // 2, "6 defect images and 6 of the defect-free ones"
@@ -223,7 +223,7 @@ def test_an_epoch_takes_every_defect_image_and_a_fresh_draw_of_the_rest(segment_
 
 
 def test_the_epoch_size_rule():
-    config = TrainConfig.for_task("segment")
+    config = TrainConfig.for_task("segment", negative_share=0.5)
     assert config.images_per_epoch(275, 665) == 550
     assert config.images_per_epoch(275, 100) == 375, "fewer negatives than the share: all"
     assert config.images_per_epoch(0, 50) == 50, "no defect at all: nothing to balance"
