@@ -7,10 +7,12 @@ import pytest
 from gensynth.search import budget as budget_module
 from gensynth.search.budget import MAX_TRIALS, MIN_TRIALS, plan_budget
 from gensynth.search.study_spec import ExploreOptions, resolve_options
+from gensynth.training import TrainConfig
 
 
 class _Data:
     format = "generic-cls"
+    masks = None
 
     def __init__(self, train: int) -> None:
         self.train = train
@@ -22,7 +24,8 @@ class _Data:
 def _plan(monkeypatch, rates: tuple[float, float], train: int = 1000, **options):
     monkeypatch.setattr(budget_module, "_train_rates", lambda *a: rates)
     spec = resolve_options(ExploreOptions(**options))
-    return plan_budget(spec, _Data(train), None, None, None)
+    proxy = TrainConfig.for_task(spec.task)
+    return plan_budget(spec, _Data(train), None, proxy, None)
 
 
 def test_a_fast_machine_gets_full_finals_and_many_trials(monkeypatch):
@@ -74,3 +77,21 @@ def test_finalists_train_within_the_planned_time_not_only_the_planned_epochs():
     assert finalist_time_budget(measured) == FINALIST_SLACK * 600.0
     fixed = BudgetPlan(None, 10, 3, 60, None, None, None, "fixed")
     assert finalist_time_budget(fixed) is None  # epochs given by hand: trained as asked
+
+
+def test_thinned_segmentation_epochs_are_planned_as_the_shorter_epochs_they_are():
+    import numpy as np
+
+    from gensynth.search.budget import _epoch_images
+
+    class _Masks(_Data):
+        def __init__(self) -> None:
+            super().__init__(100)
+            self.masks = np.zeros((110, 4, 4), np.uint8)
+            self.masks[:20, 0, 0] = 1  # 20 of the 100 training images have a defect
+
+    thinned = TrainConfig.for_task("segment", negative_share=0.5)
+    assert _epoch_images(_Masks(), thinned, 100) == 40, "20 defect and 20 defect-free"
+    assert _epoch_images(_Masks(), thinned, 50) == 20, "a proxy subset, by the same share"
+    assert _epoch_images(_Masks(), TrainConfig.for_task("segment"), 100) == 100
+    assert _epoch_images(_Data(100), thinned, 100) == 100, "no masks: every image"
