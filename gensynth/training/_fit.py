@@ -400,10 +400,9 @@ def _scheduler(
 
 def _train_epoch(run: _Run, epoch: int) -> float | None:
     """One pass over a fresh permutation of the epoch's images; the mean loss (None: no step)."""
-
     run.model.train()
     order = _epoch_order(run)
-    size = run.config.batch_size if len(run.train) >= run.config.batch_size else len(run.train)
+    size = min(run.config.batch_size, len(order))
     total = 0.0
     done = 0
     for step in range(1, run.steps + 1):
