@@ -271,7 +271,8 @@ def _epoch_order(run: _Run) -> torch.Tensor:
     order = torch.randperm(len(run.train), generator=run.generator)
     if free is None:
         return order
-    keep = _epoch_size(run.train, run.config) - int((~free).sum())
+    defects = int((~free).sum())
+    keep = run.config.images_per_epoch(defects, len(free) - defects) - defects
     negatives = order[free[order]][:keep]  # a random draw: ``order`` is already shuffled
     return order[~free[order] | torch.isin(order, negatives)]
 
