@@ -19,6 +19,11 @@ records for each:
         --seg-data ../shared/data/magnetic-tile --seeds 0,1,2
     python benchmarks/real_data.py --cls-data DIR --points cls-25M --seeds 1   # one piece
     python benchmarks/real_data.py --cls-data DIR --seg-data DIR --quick       # minutes
+    python benchmarks/real_data.py --retime KEEP/cls-25M-seed1 --rounds 3      # timing only
+
+``--retime`` times the winner and hand design of run folders kept with ``--keep`` again,
+``--rounds`` times (on a quieter machine, say), and writes
+``results/real_data_retime-<machine>.json``: a check of the latency figures of a run.
 
 Runs are appended to ``results/real_data-<machine>.json`` (a rerun of the same point, seed,
 data and code replaces its entry), so the points can be run in pieces; the table is printed
@@ -61,6 +66,14 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke run")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--keep", default=None, help="keep the run folders here")
+    parser.add_argument(
+        "--retime",
+        nargs="+",
+        default=None,
+        metavar="FOLDER",
+        help="only time again the winner and hand design of kept run folders",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="--retime: timings per folder")
     return parser.parse_args()
 
 
@@ -213,8 +226,27 @@ def print_table(runs: list[dict[str, Any]]) -> None:
     Console(width=220).print(table)
 
 
+def retime(folders: list[str], rounds: int, threads: int | None) -> None:
+    """Time kept run folders again, ``rounds`` times each (see the module docstring)."""
+    entries = []
+    for folder in map(Path, folders):
+        task = json.loads((folder / "best" / "metrics.json").read_text())["task"]
+        for round_ in range(1, rounds + 1):
+            load = os.getloadavg()
+            figures = _latency(folder, task, threads)
+            entries.append({"folder": str(folder), "round": round_, "loadavg_before": list(load),
+                            "latency": figures})  # fmt: skip
+            parts = [f"b{b} winner {f['winner_ms']:.3f} / hand {f['hand_ms']:.3f} ms"
+                     + (" busy" if f["loaded"] else "") for b, f in figures.items()]  # fmt: skip
+            print(f"{folder.name} round {round_} (load {load[0]:.2f}): {'; '.join(parts)}")
+    print(f"wrote {write_results('real_data_retime', {'runs': entries})}")
+
+
 def main() -> None:
     args = _args()
+    if args.retime:
+        retime(args.retime, args.rounds, args.threads)
+        return
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.keep or tmp)

@@ -98,12 +98,13 @@ def plan_budget(
         return spec, fixed_plan(spec, "stored")
     kind = "synthetic" if data.format == "synthetic" else "folder"
     budget = spec.budget_s or DEFAULT_BUDGET_S[kind]
-    proxy_rate, full_rate = _train_rates(reference, data, proxy, spec)
+    recipe = _full_recipe(spec)
+    proxy_rate, full_rate, low_rate = _train_rates(reference, data, proxy, recipe)
     n_train = len(data.indices("train"))
     proxy_images = min(n_train, spec.proxy_samples or n_train)
     proxy_images = _epoch_images(data, proxy, proxy_images)
     trial_s = spec.epochs * proxy_images / proxy_rate / max(1, spec.workers) + TRIAL_OVERHEAD_S
-    epoch_s = _epoch_images(data, proxy, n_train) / full_rate
+    epoch_s = _epoch_images(data, proxy, n_train) * _seconds_per_image(recipe, full_rate, low_rate)
     finalists, epochs = _finals(spec, budget, epoch_s)
     finalist_s = epochs * epoch_s * 1.1  # validation every epoch, the test at the end
     search_s = budget - (finalists + 1) * finalist_s - FINISH_S
@@ -160,11 +161,33 @@ def _epoch_images(data: DefectDataset, config: TrainConfig, images: int) -> int:
 
 
 def _train_rates(
-    reference: ArchSpec, data: DefectDataset, proxy: TrainConfig, spec: StudySpec
-) -> tuple[float, float]:
-    """Images per second of training steps, at the proxy resolution and at full resolution."""
+    reference: ArchSpec, data: DefectDataset, proxy: TrainConfig, recipe: TrainConfig
+) -> tuple[float, float, float | None]:
+    """Images per second of training steps at the proxy resolution, at full resolution and,
+    if the full ``recipe`` resizes progressively, at its smaller side (else None)."""
     full = proxy.replace(input_size=None, max_train_samples=None)
-    return _rate(reference, data, proxy), _rate(reference, data, full)
+    low = None
+    if recipe.progressive_scale is not None:
+        side = recipe.progressive_side(data.input_size)
+        low = _rate(reference, data, full.replace(input_size=side))
+    return _rate(reference, data, proxy), _rate(reference, data, full), low
+
+
+def _full_recipe(spec: StudySpec) -> TrainConfig:
+    from gensynth.training import TrainConfig
+
+    return TrainConfig.full(spec.task)
+
+
+def _seconds_per_image(recipe: TrainConfig, rate: float, low_rate: float | None) -> float:
+    """Mean seconds per image of a full training epoch, at ``rate`` images/s at full size.
+
+    With progressive resizing in the full recipe its first epochs train at the smaller side,
+    at ``low_rate``: the two speeds are weighed by their shares of the epochs.
+    """
+    if recipe.progressive_scale is None or low_rate is None:
+        return 1.0 / rate
+    return recipe.progressive_share / low_rate + (1.0 - recipe.progressive_share) / rate
 
 
 def _rate(reference: ArchSpec, data: DefectDataset, config: TrainConfig) -> float:

@@ -179,7 +179,7 @@ def _train_finalists(
     from gensynth.training import TrainConfig, train_to_dir
 
     spec = session.spec
-    config = TrainConfig.for_task(
+    config = TrainConfig.full(
         spec.task, epochs=spec.final_epochs, seed=spec.seed, threads=spec.threads,
         time_budget=finalist_time_budget(session.plan),
     )  # fmt: skip

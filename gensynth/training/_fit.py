@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -86,6 +87,7 @@ class _Run:
     deadline: float | None = None
     step_seconds: float = 0.0
     images_seen: int = 0
+    low_epochs: int = 0  # the first epochs, trained at the progressive side
     stopped: bool = False
     stop_reason: str | None = None
 
@@ -194,7 +196,8 @@ def _epoch(
         return score_prepared(model, val, task=run.task, class_names=class_names, batch_size=size)
 
     scores = score(run.selected)
-    row = {"epoch": epoch, "loss": loss, "val_loss": scores.get("loss")}
+    row = {"epoch": epoch, "loss": loss, "val_loss": scores.get("loss"),
+           "train_size": _train_side(run, epoch)}  # fmt: skip
     row[f"val_{metric}"] = float(scores[metric])
     if run.ema is not None:  # the optimiser's own weights, for the curves
         raw = score(run.model)
@@ -291,6 +294,7 @@ def _start(
     steps = _steps_per_epoch(train, config)
     optimizer = _optimizer(model, config)
     return _Run(
+        low_epochs=config.progressive_epochs(),
         model=model,
         config=config,
         task=task,
@@ -339,17 +343,23 @@ def _plan(
     size = min(config.batch_size, len(train))
     count = iter(range(1, 1 << 30))
 
-    def step() -> None:
+    def step(epoch: int) -> None:
         idx = torch.randperm(len(train), generator=probe.generator)[:size]
-        _step(probe, idx, 1, next(count))
+        _step(probe, idx, epoch, next(count))
 
     def evaluate() -> None:
         size = config.eval_batch_size
         score_prepared(probe.model, val, task=task, class_names=class_names, batch_size=size)
 
+    low_step = None
+    if config.progressive_scale is not None:  # steps of the first epochs, at the smaller side
+        probe.low_epochs = 1
+        low_step = functools.partial(step, 1)
     return plan_epochs(
-        step,
+        functools.partial(step, 2),
         evaluate,
+        low_step=low_step,
+        low_share=config.progressive_share,
         steps_per_epoch=_steps_per_epoch(train, config),
         evals_per_epoch=1 if _ema(model, config, probe.steps * config.epochs) is None else 2,
         epochs=config.epochs,
@@ -449,7 +459,10 @@ def _step(run: _Run, idx: torch.Tensor, epoch: int, step: int) -> float:
     if run.config.augment:
         crop = run.config.crop_scale
         images, masks = augment_batch(images, masks, run.generator, crop_scale=crop)
-    inputs = to_input(images).contiguous(memory_format=run.memory_format)
+    inputs = to_input(images)
+    if epoch <= run.low_epochs:
+        inputs, masks = _shrink(inputs, masks, _train_side(run, epoch))
+    inputs = inputs.contiguous(memory_format=run.memory_format)
     out = run.model(inputs)
     if epoch == 1 and step == 1:
         size = (int(inputs.shape[-2]), int(inputs.shape[-1]))
@@ -470,6 +483,27 @@ def _step(run: _Run, idx: torch.Tensor, epoch: int, step: int) -> float:
     if run.ema is not None:
         run.ema.update_parameters(run.model)
     return value
+
+
+def _train_side(run: _Run, epoch: int) -> int:
+    """The side of the batches ``epoch`` trains on (see ``TrainConfig.progressive_scale``)."""
+    side = int(run.train.images.shape[-1])
+    return run.config.progressive_side(side) if epoch <= run.low_epochs else side
+
+
+def _shrink(
+    inputs: torch.Tensor, masks: torch.Tensor | None, side: int
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Images and masks averaged down to ``side`` (masks stay 0..255 coverage)."""
+    import torch.nn.functional as F
+
+    height, width = inputs.shape[-2:]
+    size = (max(1, round(height * side / width)), side)
+
+    def area(batch: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(batch.float(), size=size, mode="area")
+
+    return area(inputs), None if masks is None else area(masks)
 
 
 def _loss(

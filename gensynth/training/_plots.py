@@ -5,6 +5,7 @@ Figures are drawn on matplotlib's Agg canvas directly, so no global backend is s
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,7 +47,8 @@ def plot_curves(history: Sequence[dict[str, Any]], path: str | Path, *, metric: 
 
     Where the run kept a weight EMA, the metric panel shows both the EMA weights (the ones
     selected and saved) and the optimiser's own weights: the EMA curve should be smoother
-    and flatten once training has converged.
+    and flatten once training has converged. A dotted line marks where progressive resizing
+    moved training to the full input size.
     """
     from matplotlib.ticker import MaxNLocator
 
@@ -67,11 +69,26 @@ def plot_curves(history: Sequence[dict[str, Any]], path: str | Path, *, metric: 
     metric_ax.set(xlabel="epoch", ylabel=f"{metric} (%)", title=f"Validation {metric}")
     _draw(lr_ax, epochs, [(_series(history, "lr"), "learning rate", "tab:purple")])
     lr_ax.set(xlabel="epoch", ylabel="learning rate (epoch end)", title="Schedule")
+    switch = _size_switch(history)
     for ax in (loss_ax, metric_ax, lr_ax):
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if switch is not None:
+            ax.axvline(switch[0], color="tab:red", linestyle=":", linewidth=1)
+    if switch is not None:
+        metric_ax.annotate(switch[1], (switch[0], 0.02), xycoords=("data", "axes fraction"),
+                           fontsize=7, color="tab:red", ha="right")  # fmt: skip
     fig.savefig(path)
     return Path(path)
+
+
+def _size_switch(history: Sequence[dict[str, Any]]) -> tuple[float, str] | None:
+    """Where progressive resizing moved to the full size: (between the epochs, a label)."""
+    for before, row in itertools.pairwise(history):
+        old, new = before.get("train_size"), row.get("train_size")
+        if old is not None and new is not None and old != new:
+            return row["epoch"] - 0.5, f"{old} px → {new} px "
+    return None
 
 
 def plot_confusion(confusion: dict[str, Any], path: str | Path, *, title: str = "") -> Path:

@@ -21,7 +21,8 @@ class _Data:
         return list(range(self.train if split == "train" else 10))
 
 
-def _plan(monkeypatch, rates: tuple[float, float], train: int = 1000, **options):
+def _plan(monkeypatch, rates: tuple[float, ...], train: int = 1000, **options):
+    rates = (*rates, None)[:3]  # no progressive speed unless one is given
     monkeypatch.setattr(budget_module, "_train_rates", lambda *a: rates)
     spec = resolve_options(ExploreOptions(**options))
     proxy = TrainConfig.for_task(spec.task)
@@ -95,3 +96,12 @@ def test_thinned_segmentation_epochs_are_planned_as_the_shorter_epochs_they_are(
     assert _epoch_images(_Masks(), thinned, 50) == 20, "a proxy subset, by the same share"
     assert _epoch_images(_Masks(), TrainConfig.for_task("segment"), 100) == 100
     assert _epoch_images(_Data(100), thinned, 100) == 100, "no masks: every image"
+
+
+def test_progressive_segmentation_finals_are_planned_at_their_mixed_speed(monkeypatch):
+    # the full segmentation recipe trains 3/4 of its epochs at half the side
+    same, plan = _plan(monkeypatch, (200.0, 20.0, 20.0), budget="60m", task="segment")
+    quick, quick_plan = _plan(monkeypatch, (200.0, 20.0, 80.0), budget="60m", task="segment")
+    assert quick.final_epochs > same.final_epochs
+    per_image = [p.finalist_s / (p.final_epochs * 1000 * 1.1) for p in (plan, quick_plan)]
+    assert per_image == pytest.approx([1 / 20.0, 0.75 / 80.0 + 0.25 / 20.0])

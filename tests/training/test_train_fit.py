@@ -230,3 +230,32 @@ def test_the_epoch_size_rule():
     assert config.replace(negative_share=None).images_per_epoch(275, 665) == 940
     with pytest.raises(ConfigError, match="negative_share"):
         config.replace(negative_share=1.0)
+
+
+def test_progressive_resizing_trains_the_first_epochs_smaller_and_validates_full(segment_data):
+    model, sides = tiny_segmenter(), []
+    model.register_forward_pre_hook(lambda m, args: sides.append((m.training, args[0].shape[-1])))
+    config = TrainConfig.for_task(
+        "segment", epochs=4, batch_size=8, lr=1e-2, progressive_scale=0.5
+    )
+    result = fit(model, segment_data, config, task="segment")
+    full = result.input_size
+    assert [row["train_size"] for row in result.history] == [full // 2] * 3 + [full]
+    trained = [side for training, side in sides if training]
+    assert set(trained[: len(trained) // 2]) == {full // 2} and trained[-1] == full
+    assert {side for training, side in sides if not training} == {full}, "validated full-size"
+    assert 0.0 <= result.best_value <= 100.0  # masks were shrunk with their images
+
+
+def test_the_progressive_rule():
+    assert TrainConfig.for_task("segment").progressive_scale is None, "off in the proxy"
+    assert TrainConfig.full("segment").progressive_scale == 0.5, "on in full segmentation"
+    assert TrainConfig.full("classify").progressive_scale is None
+    config = TrainConfig.for_task("segment", epochs=10, progressive_scale=0.5)
+    assert config.progressive_epochs() == 7 and config.progressive_epochs(3) == 2
+    assert config.progressive_side(200) == 100 and config.progressive_side(10) == 8
+    assert config.replace(progressive_scale=None).progressive_epochs() == 0
+    for bad in ({"progressive_scale": 1.0}, {"progressive_scale": 0.1},
+                {"progressive_share": 1.0}, {"progressive_share": 0.0}):  # fmt: skip
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            config.replace(**bad)

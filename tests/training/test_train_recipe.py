@@ -243,3 +243,29 @@ def test_train_to_dir_distils_a_teacher_folder_of_the_same_split(tmp_path, class
         train_to_dir(
             spec, other, config, tmp_path / "x", data_source="toy", teacher=tmp_path / "t"
         )
+
+
+def test_a_plan_with_cheaper_progressive_epochs_fits_more_of_them():
+    now = itertools.count()
+    clock = lambda: float(next(now))  # noqa: E731
+
+    def slow_step() -> None:  # one more tick of the clock: a full-size step takes 2 s
+        next(now)
+
+    plain = plan_epochs(
+        slow_step, lambda: None, steps_per_epoch=10, evals_per_epoch=1, epochs=100,
+        time_budget=400.0, clock=clock,
+    )  # fmt: skip
+    mixed = plan_epochs(
+        slow_step, lambda: None, steps_per_epoch=10, evals_per_epoch=1, epochs=100,
+        time_budget=400.0, low_step=lambda: None, low_share=0.75, clock=clock,
+    )  # fmt: skip
+    assert plain.seconds_per_step == 2.0 and mixed.seconds_per_low_step == 1.0
+    assert plain.low_epochs == 0 and mixed.low_epochs == int(0.75 * mixed.epochs)
+    assert mixed.epochs > plain.epochs
+    remaining = 400.0 - mixed.planning_seconds
+
+    def cost(epochs: int) -> float:
+        return epochs * mixed.seconds_per_epoch - int(0.75 * epochs) * 10 * 1.0
+
+    assert cost(mixed.epochs) <= remaining < cost(mixed.epochs + 1), "the most that fit"
