@@ -223,6 +223,7 @@ def _time(
     for finalist, result in zip(finalists, comparison.results, strict=False):
         finalist.latency_ms = result.median_ms
         finalist.latency_spread = result.block_spread
+        finalist.latency_blocks = tuple(result.block_medians_ms)
     return comparison, tuple(labels), labels[-1] if baseline else None
 
 

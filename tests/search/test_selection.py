@@ -100,3 +100,23 @@ def test_finalists_are_the_reference_and_the_most_accurate_at_least_as_accurate_
 def test_without_a_scored_reference_the_finalists_are_the_best_netscores():
     records = [_record(1, metric=70.0, netscore=99.0), _record(2, metric=82.0, netscore=95.0)]
     assert [r.number for r in pick_finalists(records, 2, None)] == [1, 2]
+
+
+def test_speed_is_judged_round_by_round_when_the_blocks_are_known():
+    # X-SDD, 25M, seed 1, under load: the medians 0.664 against 0.668 ms read "as fast", the
+    # rounds 9% slower (a quiet re-timing: 7-24% slower)
+    reference = _finalist(0, 96.77, 127_823, 0.668, "reference", spread=0.03)
+    reference.latency_blocks = (0.792, 0.535, 0.486, 0.668, 0.678)
+    winner = _finalist(44, 98.62, 117_871, 0.664)
+    winner.latency_blocks = (0.664, 0.581, 0.514, 0.739, 1.055)
+    selection = select_winner([reference, winner], NetScore())
+    verdict = selection.verdicts[1]
+    assert verdict.latency_ratio == pytest.approx(0.581 / 0.535)
+    assert selection.winner is reference, "9% slower is beyond 2 x a 3% spread"
+    assert "latency 9% above the reference's, round by round (allowed 6%)" in verdict.reasons
+    assert selection.verdicts[0].latency_ratio is None and selection.verdicts[0].qualified
+    # a machine that slowed down in one round does not count against a net as fast
+    steady = _finalist(7, 97.0, 60_000, 0.80)
+    steady.latency_blocks = (0.50, 0.52, 0.49, 1.40, 0.51)
+    reference.latency_blocks = (0.50, 0.51, 0.50, 1.41, 0.50)
+    assert select_winner([reference, steady], NetScore()).winner is steady
