@@ -381,7 +381,12 @@ def _subprocess(argv: list[str], root: Path, new: Path, prefix: list[str]) -> Ou
 
 
 def _sigint(argv: list[str], root: Path, new: Path) -> Outcome:
-    """Start the command, and press Ctrl-C once it has written its first file."""
+    """Start the command, and press Ctrl-C once it has written its first file.
+
+    The child gets Ctrl-C's default action back first: a shell without job control (a CI
+    script's background job) starts its children with SIGINT ignored, and Python then
+    installs no KeyboardInterrupt handler, so the command would run to the end.
+    """
     command = [sys.executable, "-m", "gensynth.cli.main", *argv]
     proc = subprocess.Popen(
         command,
@@ -390,6 +395,7 @@ def _sigint(argv: list[str], root: Path, new: Path) -> Outcome:
         text=True,
         cwd=new,
         env=_environment(root),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while proc.poll() is None and time.monotonic() < deadline:
