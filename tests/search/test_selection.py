@@ -104,7 +104,7 @@ def test_without_a_scored_reference_the_finalists_are_the_best_netscores():
 
 def test_speed_is_judged_round_by_round_when_the_blocks_are_known():
     # X-SDD, 25M, seed 1, under load: the medians 0.664 against 0.668 ms read "as fast", the
-    # rounds 9% slower (a quiet re-timing: 7-24% slower)
+    # rounds 9% slower (a fresh-process re-timing: 26-35% slower)
     reference = _finalist(0, 96.77, 127_823, 0.668, "reference", spread=0.03)
     reference.latency_blocks = (0.792, 0.535, 0.486, 0.668, 0.678)
     winner = _finalist(44, 98.62, 117_871, 0.664)
