@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from gensynth.search.events import RunStart
     from gensynth.search.finalize import FinalLatency
     from gensynth.search.generator import Proposal
+    from gensynth.search.screen import SpeedScreen
     from gensynth.studies.records import TrialRecord
 
 __all__ = ["RichExploreView", "print_result"]
@@ -123,8 +124,18 @@ class RichExploreView(ExploreEvents):
     def stage(self, name: str, total: int | None = None) -> None:
         labels = {"export": "Exporting the winner to ONNX (parity checked)",
                   "latency": "Timing the finalists side by side"
-                  + (" and the baseline" if self.baseline else "")}  # fmt: skip
+                  + (" and the baseline" if self.baseline else ""),
+                  "screen": f"Timing {total} candidate(s) beside the reference before full "
+                  "training"}  # fmt: skip
         self.message(f"[bold]{labels.get(name, name)}[/bold]")
+
+    def screened(self, screen: SpeedScreen) -> None:
+        slow = ", ".join(f"#{n} ({(screen.ratios[n] or 1.0) - 1:+.0%})" for n in screen.dropped)
+        kept = ", ".join(f"#{n}" for n in screen.kept) or "none"
+        self.message(
+            f"  not slower than the reference (within {screen.slack:.0%}): {kept}"
+            + (f" · too slow, not trained: {slow}" if slow else "")
+        )
 
     def _best_text(self) -> str:
         if self.best is None:

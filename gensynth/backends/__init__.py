@@ -34,6 +34,7 @@ from gensynth.backends._export import (
     export_onnx,
     onnx_bytes,
 )
+from gensynth.backends._fresh import compare_latency_fresh
 from gensynth.backends._latency_model import (
     BlockRate,
     LatencyModel,
@@ -90,6 +91,7 @@ __all__ = [
     "cache_dir",
     "check_batch",
     "compare_latency",
+    "compare_latency_fresh",
     "default_threads",
     "efficiency_ratio",
     "export_onnx",

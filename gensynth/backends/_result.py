@@ -113,12 +113,15 @@ class SpeedupStats:
 class LatencyComparison:
     """Several models timed in alternating blocks: one result each, and the first against
     every other (``speedups``). ``idle_wait_ms_max`` is the longest wait for one model's
-    runtime threads to go idle before another's block."""
+    runtime threads to go idle before another's block. ``process`` is ``"fresh"`` when the
+    timing ran in a process of its own (:func:`~gensynth.backends.compare_latency_fresh`),
+    ``"same"`` when in the caller's."""
 
     results: tuple[LatencyResult, ...]
     speedups: tuple[SpeedupStats, ...]
     idle_wait_ms_max: float
     labels: tuple[str, ...] = ()
+    process: str = "same"
 
     @property
     def loaded(self) -> bool:
@@ -131,6 +134,7 @@ class LatencyComparison:
             "results": [result.to_dict() for result in self.results],
             "speedups": [stats.to_dict() for stats in self.speedups],
             "idle_wait_ms_max": self.idle_wait_ms_max,
+            "process": self.process,
             "loaded": self.loaded,
         }
 

@@ -36,8 +36,8 @@ FINALS_SHARE = 0.55
 MIN_TRIALS, MAX_TRIALS = 8, 60
 MIN_FINAL_EPOCHS = 8
 #: Seconds a trial spends outside training (probing, repair, study writes), and the
-#: fixed cost of finishing (timing the finalists side by side, export).
-TRIAL_OVERHEAD_S, FINISH_S = 4.0, 60.0
+#: fixed cost of finishing (the speed screen, timing the finalists side by side, export).
+TRIAL_OVERHEAD_S, FINISH_S = 4.0, 90.0
 #: Training steps timed per resolution (the first is a warm-up and not counted).
 PROBE_STEPS = 4
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gensynth.search.generator import Proposal
+    from gensynth.search.screen import SpeedScreen
     from gensynth.studies.records import TrialRecord
 
 __all__ = ["ExploreEvents", "RunStart"]
@@ -58,4 +59,8 @@ class ExploreEvents:
         """Finalist ``index`` of ``count`` starts its full training (``epochs`` epochs)."""
 
     def stage(self, name: str, total: int | None = None) -> None:
-        """The final stages: ``latency`` (finalists timed side by side), ``export``."""
+        """The final stages: ``screen`` (``total`` candidates timed against the reference
+        before full training), ``latency`` (finalists timed side by side), ``export``."""
+
+    def screened(self, screen: SpeedScreen) -> None:
+        """The speed screen's outcome: which candidates go on to full training."""

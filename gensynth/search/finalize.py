@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from gensynth.errors import GensynthError
 from gensynth.modeldir import write_metrics
 from gensynth.search.events import ExploreEvents
+from gensynth.search.screen import SCREEN_FACTOR, SpeedScreen, screen_candidates
 from gensynth.search.selection import (
     BASELINE,
     Finalist,
@@ -70,7 +71,10 @@ class FinalLatency:
 
     def to_json(self) -> dict[str, Any]:
         """``model``, ``reference`` and ``baseline`` (each with its name) and the speed-ups."""
-        data: dict[str, Any] = {"method": self.comparison.to_dict()["method"]}
+        data: dict[str, Any] = {
+            "method": self.comparison.to_dict()["method"],
+            "process": self.comparison.process,
+        }
         roles = {"model": self.winner, "reference": "reference", "baseline": self.baseline}
         for role, label in roles.items():
             result = None if label is None else self.result(label)
@@ -122,7 +126,8 @@ def finalize(
     _write_leaderboard(out, rows)
     if session.spec.final_epochs == 0:
         return _proxy_winner(session, best, rows, out, events, baseline)
-    finalists = _train_finalists(session, _finalists(session, best), out, events, stop)
+    chosen_records, screen = _finalists(session, best, events)
+    finalists = _train_finalists(session, chosen_records, out, events, stop)
     events.stage("latency")
     comparison, labels, base = _time(session, finalists, baseline)
     selection = select_winner(
@@ -141,19 +146,36 @@ def finalize(
     metrics["latency"] = latency.to_json()
     metrics["search"] = _search_part(session, chosen.record)
     metrics["selection"] = selection.to_json()
+    if screen is not None:
+        metrics["selection"]["screen"] = screen.to_json()
     metrics["reference"] = _reference_part(selection.reference)
     metrics["netscore_test"] = _netscore_test(session, metrics)
     write_metrics(model_dir, metrics)
     return FinalResult(chosen.record, model_dir, metrics, rows, latency, selection)
 
 
-def _finalists(session: ExploreSession, best: TrialRecord) -> list[TrialRecord]:
-    """The reference and the search's best; multi-objective studies promote their first row."""
+def _finalists(
+    session: ExploreSession, best: TrialRecord, events: ExploreEvents
+) -> tuple[list[TrialRecord], SpeedScreen | None]:
+    """The reference and the candidates to train in full, and the speed screen if one ran.
+
+    Multi-objective studies promote the first leaderboard row. Otherwise the finalist rule
+    orders the candidates, and the speed screen keeps the first ones not slower than the
+    reference (:mod:`gensynth.search.screen`).
+    """
     records = records_of(session.study.get_trials(deepcopy=False))
     reference = next((r for r in records if r.trained and r.origin == "reference"), None)
     if session.spec.objectives != ("netscore",):
-        return [best] if reference is None or reference is best else [reference, best]
-    return pick_finalists(records, session.spec.finalists, reference)
+        chosen = [best] if reference is None or reference is best else [reference, best]
+        return chosen, None
+    count = session.spec.finalists
+    pool = pick_finalists(records, SCREEN_FACTOR * count, reference)
+    if reference is None or len(pool) < 2:
+        return pool[: count + (reference is not None)], None
+    events.stage("screen", len(pool) - 1)
+    kept, screen = screen_candidates(session, reference, pool[1:], count)
+    events.screened(screen)
+    return [reference, *kept], screen
 
 
 def finalist_time_budget(plan: BudgetPlan) -> float | None:
@@ -204,7 +226,7 @@ def _time(
     session: ExploreSession, finalists: list[Finalist], baseline: bool
 ) -> tuple[LatencyComparison, tuple[str, ...], str | None]:
     """Every finalist and the large baseline in one side-by-side run (alternating blocks)."""
-    from gensynth.backends import TimedModel, compare_latency
+    from gensynth.backends import TimedModel, compare_latency_fresh
     from gensynth.modeldir import load_model_dir
 
     items, labels = [], []
@@ -217,7 +239,7 @@ def _time(
         items.append(_baseline_item(session, finalists[0]))
         labels.append(items[-1].label)
     spec = session.spec
-    comparison = compare_latency(
+    comparison = compare_latency_fresh(  # as deployed: not in the process that trained them
         items, backend=spec.backend, batch=spec.batch, threads=spec.threads
     )
     for finalist, result in zip(finalists, comparison.results, strict=False):

@@ -44,6 +44,13 @@ def test_every_complete_trial_is_in_band_or_marked(tmp_path, tiny_data):
     metrics = json.loads((tmp_path / "out" / "best" / "metrics.json").read_text())
     assert metrics["search"]["trial"] == result.final.winner.number
     assert metrics["selection"]["winner"] == result.final.winner.number
+    # the speed screen timed candidates before the finals; only those it kept were trained
+    screen = metrics["selection"]["screen"]
+    kept = {c["trial"] for c in screen["candidates"] if c["kept"]}
+    trained = {f["trial"] for f in metrics["selection"]["finalists"] if f["role"] != "reference"}
+    assert screen["candidates"] and trained == kept
+    assert metrics["latency"]["process"] == "fresh"  # not timed in the process that trained
+    assert {c["trial"] for c in screen["candidates"]} <= {t.number for t in complete}
     reference = json.loads((tmp_path / "out" / "reference" / "metrics.json").read_text())
     assert reference["test"]["accuracy"] == metrics["reference"]["test"]["accuracy"]
     assert metrics["export"]["max_abs_diff"] < 1e-3
