@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from backend_helpers import FAST, TINY_SHAPE, DiesWhenUnpickled, tiny_cnn
@@ -40,3 +46,51 @@ def test_gensynth_errors_pickle_with_their_attributes_and_hint():
     assert type(error) is ParityError and error.max_abs_diff == 0.5 and error.hint
     usage = pickle.loads(pickle.dumps(ConfigError("bad", hint="try x")))
     assert str(usage) == "bad (try x)" and usage.exit_code == 2
+
+
+_LONG_TIMING = """
+import sys
+sys.path.insert(0, {helpers!r})
+from backend_helpers import TINY_SHAPE, tiny_cnn
+from gensynth.backends import TimedModel, compare_latency_fresh
+compare_latency_fresh([TimedModel(tiny_cnn(), TINY_SHAPE)], min_time_s=60.0, max_time_s=60.0)
+"""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the child process")
+def test_ctrl_c_while_timing_stops_the_caller_and_its_timing_process():
+    script = _LONG_TIMING.format(helpers=str(Path(__file__).parent))
+    caller = subprocess.Popen(
+        [sys.executable, "-c", script], stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (children := _children(caller.pid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert children, "the timing process never started"
+    time.sleep(3)  # well inside its 60 s of timed calls
+    caller.send_signal(signal.SIGINT)
+    _, stderr = caller.communicate(timeout=30)
+    assert caller.returncode != 0 and "KeyboardInterrupt" in stderr
+    time.sleep(0.5)
+    assert not [pid for pid in children if _running(pid)]
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

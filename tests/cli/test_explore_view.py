@@ -1,0 +1,27 @@
+"""The explore view's lines for the final stages: the speed screen says what it kept."""
+
+from __future__ import annotations
+
+from gensynth.cli._explore_view import RichExploreView
+from gensynth.search.screen import SpeedScreen
+
+
+def test_the_screen_line_names_the_kept_and_the_too_slow(capsys):
+    ratios = {25: 0.97, 44: 1.55, 24: 1.07, 9: None}
+    screen = SpeedScreen(timed=(25, 44, 24, 9), ratios=ratios, slack=0.15, reference_ms=0.71,
+                         kept=(25, 24, 9), seconds=23.4)  # fmt: skip
+    view = RichExploreView()
+    view.stage("screen", 4)
+    view.screened(screen)
+    text = " ".join(capsys.readouterr().err.split())
+    assert "Timing 4 candidate(s) beside the reference before full training" in text
+    assert "within 15%): #25, #24, #9" in text
+    assert "too slow, not trained: #44 (+55%)" in text
+
+
+def test_a_screen_that_keeps_none_says_none(capsys):
+    screen = SpeedScreen(timed=(3,), ratios={3: 2.0}, slack=0.05, reference_ms=1.0, kept=(),
+                         seconds=5.0)  # fmt: skip
+    RichExploreView().screened(screen)
+    text = " ".join(capsys.readouterr().err.split())
+    assert "within 5%): none" in text and "#3 (+100%)" in text
