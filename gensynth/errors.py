@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "GensynthError",
     "StorageError",
     "TrialFailed",
+    "error_from_json",
 ]
 
 
@@ -33,17 +35,21 @@ class GensynthError(Exception):
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message} ({self.hint})"
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled with its attributes, whatever the subclass's ``__init__`` takes (an error
-        raised in a worker or timing process reaches the parent whole, hint included)."""
-        return _restore, (type(self), self.args, dict(self.__dict__))
-
-
-def _restore(cls: type[GensynthError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
-    error = cls.__new__(cls)
-    error.args = args
-    error.__dict__.update(state)
-    return error
+    def to_json(self) -> dict[str, Any]:
+        """The error as plain data (class path, message, hint, plain attributes), to send
+        from another process; :func:`error_from_json` raises it again there."""
+        state = {}
+        for name, value in vars(self).items():
+            if name in ("message", "hint"):
+                continue
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError):
+                continue
+            state[name] = value
+        kind = type(self)
+        return {"class": f"{kind.__module__}.{kind.__qualname__}", "message": self.message,
+                "hint": self.hint, "state": state}  # fmt: skip
 
 
 class ConfigError(GensynthError):
@@ -74,3 +80,23 @@ class StorageError(GensynthError):
 
 class TrialFailed(GensynthError):
     """A candidate that could not be evaluated (e.g. diverging loss); the study goes on."""
+
+
+def error_from_json(data: dict[str, Any]) -> GensynthError:
+    """The error :meth:`GensynthError.to_json` described, as its own class where that is a
+    gensynth error class (else a BackendUnavailable), with its attributes and hint."""
+    import importlib
+
+    module, _, name = str(data.get("class", "")).rpartition(".")
+    kind: type[GensynthError] = BackendUnavailable
+    if module == "gensynth" or module.startswith("gensynth."):
+        try:
+            found = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            found = None
+        if isinstance(found, type) and issubclass(found, GensynthError):
+            kind = found
+    error = kind.__new__(kind)
+    GensynthError.__init__(error, str(data.get("message", "")), hint=data.get("hint"))
+    error.__dict__.update(data.get("state") or {})
+    return error

@@ -34,7 +34,7 @@ from gensynth.backends._export import (
     export_onnx,
     onnx_bytes,
 )
-from gensynth.backends._fresh import compare_latency_fresh
+from gensynth.backends._fresh import FreshModel, compare_latency_fresh
 from gensynth.backends._latency_model import (
     BlockRate,
     LatencyModel,
@@ -75,6 +75,7 @@ __all__ = [
     "Comparison",
     "ExportError",
     "ExportReport",
+    "FreshModel",
     "LatencyCache",
     "LatencyComparison",
     "LatencyModel",

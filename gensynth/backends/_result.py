@@ -127,6 +127,20 @@ class LatencyComparison:
     def loaded(self) -> bool:
         return any(result.loaded for result in self.results)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LatencyComparison:
+        """The comparison :meth:`to_dict` wrote (derived fields are recomputed)."""
+        return cls(
+            results=tuple(LatencyResult.from_dict(result) for result in data["results"]),
+            speedups=tuple(
+                SpeedupStats(s["baseline"], s["speedup"], tuple(s["block_speedups"]), s["spread"])
+                for s in data["speedups"]
+            ),
+            idle_wait_ms_max=data["idle_wait_ms_max"],
+            labels=tuple(data.get("labels", ())),
+            process=data.get("process", "same"),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": METHOD,

@@ -1,17 +1,21 @@
-"""The child of :func:`~gensynth.backends.compare_latency_fresh`: time, and send the result.
+"""The child of :func:`~gensynth.backends.compare_latency_fresh`: build, time, send back.
 
-Run as ``python -m gensynth.backends._timing_child``. It reads ``(models, keywords)`` as a
-pickle on stdin and writes ``("ok", comparison)`` or ``("error", exception)`` as a pickle on
-the stdout it was given; anything else written to stdout while timing goes to stderr.
+Run as ``python -m gensynth.backends._timing_child``. It reads the request as JSON on stdin
+(the models' specs and weight files, runtime options, timing keywords) and writes
+``{"comparison": ...}`` or ``{"error": ...}`` as JSON on the stdout it was given; anything
+else written to stdout while timing goes to stderr.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import pickle
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gensynth.backends._measure import TimedModel
 
 
 def main() -> None:
@@ -19,21 +23,43 @@ def main() -> None:
     result = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a library's prints must not corrupt the result
     sys.stdout = sys.stderr
-    models, kwargs = pickle.loads(sys.stdin.buffer.read())
+    request = json.loads(sys.stdin.buffer.read())
+    from gensynth.backends._base import RuntimeOptions
     from gensynth.backends._measure import compare_latency
     from gensynth.errors import BackendUnavailable, GensynthError
 
-    message: tuple[str, Any]
+    reply: dict[str, Any]
     try:
-        message = ("ok", compare_latency(models, **kwargs))
+        models = [_build(model) for model in request["models"]]
+        options = request["options"]
+        comparison = compare_latency(
+            models, options=None if options is None else RuntimeOptions(**options),
+            **request["kwargs"],
+        )  # fmt: skip
+        reply = {"comparison": comparison.to_dict()}
     except GensynthError as error:
-        message = ("error", error)
+        reply = {"error": error.to_json()}
     except Exception as error:
-        message = ("error", BackendUnavailable(
-            f"timing failed in its own process: {type(error).__name__}: {error}"
-        ))  # fmt: skip
-    pickle.dump(message, result, protocol=pickle.HIGHEST_PROTOCOL)
+        first = (str(error).splitlines() or [""])[0]
+        failed = BackendUnavailable(f"timing failed in its own process: "
+                                    f"{type(error).__name__}: {first}")  # fmt: skip
+        reply = {"error": failed.to_json()}
+    result.write(json.dumps(reply).encode())
     result.close()
+
+
+def _build(model: dict[str, Any]) -> TimedModel:
+    """The module a request's model describes, with its weights loaded if it names them."""
+    from gensynth.backends._measure import TimedModel
+    from gensynth.prototypes import spec_from_dict
+
+    spec = spec_from_dict(model["spec"])
+    module = spec.build().eval()
+    if model["weights"] is not None:
+        from safetensors.torch import load_file
+
+        module.load_state_dict(load_file(model["weights"]))
+    return TimedModel(module, spec.input_shape, model["macs"], model["label"])
 
 
 if __name__ == "__main__":

@@ -28,10 +28,11 @@ from gensynth.search.selection import (
 )
 from gensynth.search.stop import StopSignal
 from gensynth.studies.records import Attr, TrialRecord, records_of
-from gensynth.vocabulary import ONNX_FILE
+from gensynth.vocabulary import ONNX_FILE, WEIGHTS_FILE
 
 if TYPE_CHECKING:
-    from gensynth.backends import LatencyComparison, LatencyResult, SpeedupStats
+    from gensynth.backends import FreshModel, LatencyComparison, LatencyResult, SpeedupStats
+    from gensynth.prototypes import ArchSpec
     from gensynth.search.budget import BudgetPlan
     from gensynth.search.session import ExploreSession
     from gensynth.studies.leaderboard import LeaderboardRow
@@ -225,47 +226,46 @@ def _train_finalists(
 def _time(
     session: ExploreSession, finalists: list[Finalist], baseline: bool
 ) -> tuple[LatencyComparison, tuple[str, ...], str | None]:
-    """Every finalist and the large baseline in one side-by-side run (alternating blocks)."""
-    from gensynth.backends import TimedModel, compare_latency_fresh
-    from gensynth.modeldir import load_model_dir
+    """Every finalist and the large baseline in one side-by-side run (alternating blocks),
+    in a fresh process: as deployed, not in the process that trained them."""
+    from gensynth.backends import FreshModel, compare_latency_fresh
+    from gensynth.prototypes import spec_from_dict
 
-    items, labels = [], []
-    for finalist in finalists:
-        loaded = load_model_dir(finalist.model_dir)
-        label = _label(finalist)
-        items.append(TimedModel(loaded.model, loaded.spec.input_shape, finalist.macs, label))
-        labels.append(label)
+    items = [
+        FreshModel(spec_from_dict(f.record.spec or {}), f.model_dir / WEIGHTS_FILE, f.macs,
+                   _label(f))
+        for f in finalists
+    ]  # fmt: skip
     if baseline:
-        items.append(_baseline_item(session, finalists[0]))
-        labels.append(items[-1].label)
+        items.append(_baseline_item(session, items[0].spec))
     spec = session.spec
-    comparison = compare_latency_fresh(  # as deployed: not in the process that trained them
+    comparison = compare_latency_fresh(
         items, backend=spec.backend, batch=spec.batch, threads=spec.threads
     )
     for finalist, result in zip(finalists, comparison.results, strict=False):
         finalist.latency_ms = result.median_ms
         finalist.latency_spread = result.block_spread
         finalist.latency_blocks = tuple(result.block_medians_ms)
-    return comparison, tuple(labels), labels[-1] if baseline else None
+    labels = tuple(item.label for item in items)
+    return comparison, labels, labels[-1] if baseline else None
 
 
 def _label(finalist: Finalist) -> str:
     return "reference" if finalist.role == "reference" else f"trial-{finalist.record.number}"
 
 
-def _baseline_item(session: ExploreSession, like: Finalist) -> Any:
-    from gensynth.backends import TimedModel
+def _baseline_item(session: ExploreSession, like: ArchSpec) -> FreshModel:
+    """The task's large baseline net, shaped like the spec ``like`` (untrained)."""
+    from gensynth.backends import FreshModel
     from gensynth.constraints import count_costs
-    from gensynth.modeldir import load_model_dir
     from gensynth.prototypes import reference_spec
 
-    spec = load_model_dir(like.model_dir).spec
     name = BASELINE[session.spec.task]
     ref = reference_spec(
-        name, in_channels=spec.in_channels, input_size=spec.input_size,
-        num_classes=spec.num_classes,
+        name, in_channels=like.in_channels, input_size=like.input_size,
+        num_classes=like.num_classes,
     )  # fmt: skip
-    return TimedModel(ref.build().eval(), ref.input_shape, int(count_costs(ref).macs), name)
+    return FreshModel(ref, None, int(count_costs(ref).macs), name)
 
 
 def _unmet(session: ExploreSession, selection: Selection) -> GensynthError:
@@ -351,7 +351,6 @@ def _proxy_weights(session: ExploreSession, best: TrialRecord, model_dir: Path) 
     from gensynth.modeldir import load_weights, save_model_dir
     from gensynth.prototypes import spec_from_dict
     from gensynth.training import costs_of, evaluate
-    from gensynth.vocabulary import WEIGHTS_FILE
 
     spec = spec_from_dict(best.spec or {})
     model = spec.build()

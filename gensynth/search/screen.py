@@ -10,10 +10,11 @@ accurate ones within the allowance fill the places, and the slower ones are not 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from gensynth.search.selection import block_ratio, keep_fast, latency_slack
+from gensynth.search.selection import block_ratio, keep_fast, latency_slack, too_slow
 
 if TYPE_CHECKING:
     from gensynth.search.session import ExploreSession
@@ -27,10 +28,9 @@ SCREEN_FACTOR = 3
 
 @dataclasses.dataclass(frozen=True)
 class SpeedScreen:
-    """The candidates timed (trial numbers, in finalist order), their latency ratio to the
-    reference round by round, the allowance, the reference's median, and the ones kept."""
+    """Each candidate timed (by trial number, in finalist order) with its latency ratio to
+    the reference round by round, the allowance, the reference's median, the ones kept."""
 
-    timed: tuple[int, ...]
     ratios: dict[int, float | None]
     slack: float
     reference_ms: float
@@ -38,12 +38,13 @@ class SpeedScreen:
     seconds: float
 
     @property
+    def timed(self) -> tuple[int, ...]:
+        return tuple(self.ratios)
+
+    @property
     def dropped(self) -> tuple[int, ...]:
         """Timed candidates that were slower than allowed (not the ones left over)."""
-        return tuple(
-            n for n in self.timed
-            if (r := self.ratios.get(n)) is not None and r > 1 + self.slack
-        )  # fmt: skip
+        return tuple(n for n, ratio in self.ratios.items() if too_slow(ratio, self.slack))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,17 +67,12 @@ def screen_candidates(
     count: int,
 ) -> tuple[list[TrialRecord], SpeedScreen]:
     """The first ``count`` of ``candidates`` not slower than ``reference``, and the screen."""
-    import time
-
-    from gensynth.backends import TimedModel, compare_latency_fresh
+    from gensynth.backends import FreshModel, compare_latency_fresh
     from gensynth.prototypes import spec_from_dict
 
     start = time.perf_counter()
-    records = [reference, *candidates]
-    items = []
-    for record in records:
-        spec = spec_from_dict(record.spec or {})
-        items.append(TimedModel(spec.build().eval(), spec.input_shape, None, f"#{record.number}"))
+    items = [FreshModel(spec_from_dict(r.spec or {}), label=f"#{r.number}")
+             for r in (reference, *candidates)]  # fmt: skip
     spec = session.spec
     comparison = compare_latency_fresh(
         items, backend=spec.backend, batch=spec.batch, threads=spec.threads
@@ -89,7 +85,6 @@ def screen_candidates(
     slack = latency_slack(ours.block_spread)
     kept = keep_fast(candidates, ratios, count, slack)
     screen = SpeedScreen(
-        timed=tuple(r.number for r in candidates),
         ratios=ratios,
         slack=slack,
         reference_ms=ours.median_ms,

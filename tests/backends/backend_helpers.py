@@ -69,19 +69,3 @@ def tiny_spec(width: int = 4) -> TinySpec:
 
 #: Timing settings that keep a measurement to a few milliseconds in tests.
 FAST = {"warmup": 1, "blocks": 3, "repeats": 5, "min_time_s": 0.0, "max_time_s": 1.0}
-
-
-class DiesWhenUnpickled(nn.Module):
-    """A module that ends the process that unpickles it: a timing process that dies."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(1, 2, 3)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x)
-
-    def __setstate__(self, state: dict) -> None:
-        import os
-
-        os._exit(3)

@@ -8,8 +8,8 @@ from gensynth.search.screen import SpeedScreen
 
 def test_the_screen_line_names_the_kept_and_the_too_slow(capsys):
     ratios = {25: 0.97, 44: 1.55, 24: 1.07, 9: None}
-    screen = SpeedScreen(timed=(25, 44, 24, 9), ratios=ratios, slack=0.15, reference_ms=0.71,
-                         kept=(25, 24, 9), seconds=23.4)  # fmt: skip
+    screen = SpeedScreen(ratios=ratios, slack=0.15, reference_ms=0.71, kept=(25, 24, 9),
+                         seconds=23.4)  # fmt: skip
     view = RichExploreView()
     view.stage("screen", 4)
     view.screened(screen)
@@ -20,8 +20,7 @@ def test_the_screen_line_names_the_kept_and_the_too_slow(capsys):
 
 
 def test_a_screen_that_keeps_none_says_none(capsys):
-    screen = SpeedScreen(timed=(3,), ratios={3: 2.0}, slack=0.05, reference_ms=1.0, kept=(),
-                         seconds=5.0)  # fmt: skip
+    screen = SpeedScreen(ratios={3: 2.0}, slack=0.05, reference_ms=1.0, kept=(), seconds=5.0)
     RichExploreView().screened(screen)
     text = " ".join(capsys.readouterr().err.split())
     assert "within 5%): none" in text and "#3 (+100%)" in text

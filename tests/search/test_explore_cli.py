@@ -10,6 +10,13 @@ from gensynth.cli.main import app
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def _in_empty_folder(tmp_path, monkeypatch):
+    """Run in an empty folder: a default --out left by `make explore` in the checkout (which
+    asks for --overwrite, exit 2) must not answer before the error each test is about."""
+    monkeypatch.chdir(tmp_path)
+
+
 def _error_line(result) -> str:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert "Traceback" not in result.output
