@@ -1,10 +1,11 @@
 # The two commands of the README: `make explore` and `make test`.
-# Both create .venv on first use; torch comes from the pinned CPU wheel (torch==2.13.0).
+# Both create .venv on first use; torch comes from the pinned CPU wheel (constraints-cpu.txt).
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
+PIN := -c constraints-cpu.txt
 PYTEST_ARGS ?=
 EXPLORE_ARGS ?=
 
@@ -13,14 +14,14 @@ EXPLORE_ARGS ?=
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e .
+$(VENV)/.installed: pyproject.toml constraints-cpu.txt | $(BIN)/python
+	$(PIP) install -q $(PIN) torch
+	$(PIP) install -q $(PIN) -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[dev,ray,postgres,dashboard]'
+$(VENV)/.installed-dev: pyproject.toml constraints-cpu.txt | $(BIN)/python
+	$(PIP) install -q $(PIN) torch
+	$(PIP) install -q $(PIN) -e '.[dev,ray,postgres,dashboard]'
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

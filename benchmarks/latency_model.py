@@ -27,21 +27,11 @@ from gensynth.backends import load_latency_model, measure_latency, predict_laten
 from gensynth.errors import ConfigError
 
 
-def ranks(values: list[float]) -> list[float]:
-    order = sorted(range(len(values)), key=values.__getitem__)
-    out = [0.0] * len(values)
-    for rank, index in enumerate(order):
-        out[index] = float(rank)
-    return out
-
-
 def spearman(a: list[float], b: list[float]) -> float | None:
-    """Rank correlation (no ties expected among latencies); None for fewer than 3 values."""
-    if len(a) < 3:
-        return None
-    ra, rb = ranks(a), ranks(b)
-    n = len(a)
-    return 1 - 6 * sum((x - y) ** 2 for x, y in zip(ra, rb, strict=True)) / (n * (n * n - 1))
+    """Spearman's rank correlation (scipy.stats.spearmanr, ties averaged); None below 3."""
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(a, b).statistic) if len(a) >= 3 else None
 
 
 def main() -> None:

@@ -8,6 +8,10 @@ validation metric and the fully trained validation (and test) metric says which 
 ranks like the real thing. The full trainings do not depend on the proxy, so they are done
 once.
 
+The search's decision is made at the top, between the best few and the reference, so tau is
+also reported among the ``--top`` best candidates by full validation (``tau_top``), and
+``--pick top`` trains the search's best candidates instead of ones spread over its ranking.
+
     python benchmarks/proxy_ranking.py --data ../shared/data/x-sdd --candidates 10 \\
         --proxies 96:4,128:4,200:3
 """
@@ -41,13 +45,16 @@ def _args() -> argparse.Namespace:
         help="seconds each full training may take (default: the recipe's time budget)",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pick", default="spread", choices=("spread", "top"),
+                        help="spread over the search's ranking, or its best")  # fmt: skip
+    parser.add_argument("--top", type=int, default=10, help="tau among this many best")
     parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke run")
     return parser.parse_args()
 
 
 def _candidates(args: argparse.Namespace, work: Path) -> tuple[Any, list[Any]]:
     """Specs spread over a short search's ranking (the reference first), and the session."""
-    from gensynth.explore import explore
+    from gensynth.exploration import explore
     from gensynth.prototypes import spec_from_dict
     from gensynth.search.study_spec import ExploreOptions, resolve_options
     from gensynth.studies.records import records_of
@@ -65,6 +72,8 @@ def _candidates(args: argparse.Namespace, work: Path) -> tuple[Any, list[Any]]:
     count = min(args.candidates, len(trained))
     step = (len(trained) - 1) / max(1, count - 1)
     picked = {round(i * step) for i in range(count)}
+    if args.pick == "top":
+        picked = set(range(count))
     chosen = [r for i, r in enumerate(trained) if i in picked]
     return session, [(r.number, spec_from_dict(r.spec)) for r in chosen]
 
@@ -100,17 +109,21 @@ def _proxy(session: Any, spec: Any, size: int, epochs: int) -> float:
     return inquisitor.evaluate(spec, seed=session.spec.seed).metric
 
 
-def _taus(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Kendall's tau of each proxy against the fully trained validation and test metric."""
+def _taus(rows: list[dict[str, Any]], top: int = 10) -> dict[str, dict[str, float]]:
+    """Kendall's tau of each proxy against the fully trained validation and test metric,
+    over every candidate and among the ``top`` best by full validation (``tau_top``)."""
     from scipy.stats import kendalltau
 
+    best = sorted(rows, key=lambda r: -r["full"]["val"])[:top]
     taus = {}
     for key in rows[0]["proxy"]:
         proxy = [r["proxy"][key] for r in rows]
         val = kendalltau(proxy, [r["full"]["val"] for r in rows])
         test = kendalltau(proxy, [r["full"]["test"] for r in rows])
+        at_top = kendalltau([r["proxy"][key] for r in best], [r["full"]["val"] for r in best])
         taus[key] = {"tau_val": float(val.statistic), "p_val": float(val.pvalue),
-                     "tau_test": float(test.statistic)}  # fmt: skip
+                     "tau_test": float(test.statistic), "tau_top": float(at_top.statistic),
+                     "p_top": float(at_top.pvalue), "top": len(best)}  # fmt: skip
     return taus
 
 
@@ -132,12 +145,13 @@ def main() -> None:
                 row["proxy"][f"{size}:{proxy_epochs}"] = _proxy(session, spec, size, proxy_epochs)
             rows.append(row)
             print(f"#{number}: full val {row['full']['val']:.2f} proxy {row['proxy']}", flush=True)
-            taus = _taus(rows) if len(rows) > 1 else {}
+            taus = _taus(rows, args.top) if len(rows) > 1 else {}
             write_results(name, {"settings": vars(args), "candidates": rows, "tau": taus,
                                  "loadavg": list(os.getloadavg())})  # fmt: skip
     for key, tau in taus.items():
         print(f"proxy {key} (px:epochs): Kendall tau {tau['tau_val']:.2f} vs full validation "
-              f"(p {tau['p_val']:.3f}), {tau['tau_test']:.2f} vs full test")  # fmt: skip
+              f"(p {tau['p_val']:.3f}), {tau['tau_test']:.2f} vs full test; among the "
+              f"{tau['top']} best: {tau['tau_top']:.2f} (p {tau['p_top']:.3f})")  # fmt: skip
     payload = {"settings": vars(args), "candidates": rows, "tau": taus,
                "loadavg": list(os.getloadavg())}  # fmt: skip
     print(f"wrote {write_results(name, payload)}")

@@ -78,7 +78,7 @@ def _args() -> argparse.Namespace:
 
 
 def run_point(point: str, seed: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    from gensynth.explore import explore
+    from gensynth.exploration import explore
     from gensynth.search.study_spec import ExploreOptions, resolve_options
 
     task, flops = POINTS[point]

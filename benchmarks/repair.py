@@ -27,6 +27,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 
 from gensynth.constraints import FlopsBand, count_costs, count_module, repair
@@ -41,8 +42,7 @@ CASES = {
 
 
 def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+    return float(np.percentile(values, 100.0 * q, method="nearest"))
 
 
 def _fallback(detail: str) -> str:

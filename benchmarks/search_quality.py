@@ -87,7 +87,7 @@ def _random_drafts() -> Iterator[None]:
 
 
 def run_one(strategy: str, seed: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    from gensynth.explore import explore
+    from gensynth.exploration import explore
     from gensynth.search.selection import accurate_pool, pick_finalists
     from gensynth.search.study_spec import ExploreOptions, resolve_options
     from gensynth.studies.records import records_of

@@ -229,10 +229,10 @@ def _train_rank(name: str, budget: str, data, args: argparse.Namespace) -> dict[
 
 
 def _kendall(a: list[float], b: list[float]) -> float:
-    """Kendall's tau-a of two score lists (1: same order, -1: reversed)."""
-    pairs = [(i, j) for i in range(len(a)) for j in range(i + 1, len(a))]
-    signs = [((a[i] > a[j]) - (a[i] < a[j])) * ((b[i] > b[j]) - (b[i] < b[j])) for i, j in pairs]
-    return sum(signs) / len(pairs) if pairs else 1.0
+    """Kendall's tau (tau-b, ties counted) of two score lists: scipy.stats.kendalltau."""
+    from scipy.stats import kendalltau
+
+    return float(kendalltau(a, b).statistic)
 
 
 def rank_check(args: argparse.Namespace) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 import json
-import os
 import sys
 from typing import Annotated, Any
 
@@ -57,9 +56,16 @@ StorageOpt = Annotated[
     str,
     typer.Option(
         "--storage",
-        help="Study storage: sqlite:///path.db, journal:///path.log or postgresql://user@host/db.",
+        envvar="GENSYNTH_STORAGE",
+        help="Study storage: sqlite:///path.db, journal:///path.log or postgresql://user@host/db; "
+        "$GENSYNTH_STORAGE when not given.",
     ),
 ]
+#: Exit codes every command shares (the README's table): 0 success, 1 an error, 2 a usage
+#: error, 3 a negative verdict (an infeasible spec, a failed gate, an unmet requirement),
+#: 130 interrupted.
+EXIT_ERROR, EXIT_USAGE, EXIT_NEGATIVE, EXIT_INTERRUPTED = 1, 2, 3, 130
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON to stdout.")]
 OverwriteOpt = Annotated[
     bool, typer.Option("--overwrite", help="Write into an output folder that is not empty.")
@@ -89,10 +95,6 @@ class Progress(_RichProgress):
         self.live.stop()
         if drawn and not self.console.is_interactive and not self.console.is_jupyter:
             self.console.print()
-
-
-def debug_enabled() -> bool:
-    return os.environ.get("GENSYNTH_DEBUG", "") not in ("", "0")
 
 
 def _one_line(text: str) -> str:

@@ -13,19 +13,20 @@ from rich.progress import (
 )
 
 from gensynth.cli._common import Progress, err, out
-from gensynth.cli._tables import print_finalists, print_leaderboard
+from gensynth.cli._tables import print_leaderboard, print_table
 from gensynth.constraints.quantities import format_count
 from gensynth.search.events import ExploreEvents
 
 if TYPE_CHECKING:
-    from gensynth.explore import ExploreResult
+    from gensynth.exploration import ExploreResult
     from gensynth.search.events import RunStart
     from gensynth.search.finalize import FinalLatency
     from gensynth.search.generator import Proposal
     from gensynth.search.screen import SpeedScreen
+    from gensynth.search.selection import Selection
     from gensynth.studies.records import TrialRecord
 
-__all__ = ["RichExploreView", "print_result"]
+__all__ = ["RichExploreView", "finals_rows", "print_finals", "print_result"]
 
 
 def _time_limit(seconds: float | None) -> str:
@@ -126,16 +127,20 @@ class RichExploreView(ExploreEvents):
                   "latency": "Timing the finalists side by side"
                   + (" and the baseline" if self.baseline else ""),
                   "screen": f"Timing {total} candidate(s) beside the reference before full "
-                  "training"}  # fmt: skip
+                  "training",
+                  "promote": f"Promoting {total} candidate(s) and the reference: proxy "
+                  "training 3x longer"}  # fmt: skip
         self.message(f"[bold]{labels.get(name, name)}[/bold]")
 
     def screened(self, screen: SpeedScreen) -> None:
         slow = ", ".join(f"#{n} ({(screen.ratios[n] or 1.0) - 1:+.0%})" for n in screen.dropped)
         kept = ", ".join(f"#{n}" for n in screen.kept) or "none"
-        self.message(
-            f"  not slower than the reference (within {screen.slack:.0%}): {kept}"
-            + (f" · too slow, not trained: {slow}" if slow else "")
-        )
+        if screen.against == "faster":
+            head = f"at least {-screen.slack:.0%} faster than the reference"
+        else:
+            against = "the latency budget" if screen.against == "budget" else "the reference"
+            head = f"not slower than {against} (within {screen.slack:.0%})"
+        self.message(f"  {head}: {kept}" + (f" · too slow, not trained: {slow}" if slow else ""))
 
     def _best_text(self) -> str:
         if self.best is None:
@@ -171,9 +176,54 @@ def print_result(result: ExploreResult) -> None:
         return
     print_leaderboard(final.leaderboard, metric_name, limit=10)
     if final.selection is not None:
-        print_finalists(final.selection, metric_name)
+        print_finals(final.selection, metric_name)
     for line in _winner_lines(result, metric_name):
         out.print(line, highlight=False)
+
+
+FINALS_COLUMNS = ["trial", "role", "val {metric}", "Δ ref", "latency", "× ref", "params", "MACs",
+                  "NetScore", "verdict", "spec"]  # fmt: skip
+
+
+def finals_rows(selection: Selection) -> list[list[str]]:
+    """One row per finalist: accuracy, latency and size beside the reference's, the verdict."""
+    reference = selection.reference
+    rows = []
+    for verdict in selection.verdicts:
+        f = verdict.finalist
+        delta = "-" if reference is None else f"{f.val_metric - reference.val_metric:+.2f}"
+        ratio = (
+            "1.00"
+            if f is reference
+            else ("-" if verdict.latency_ratio is None else f"{verdict.latency_ratio:.2f}")
+        )
+        if selection.winner is f:
+            text = "winner" + (" (within the accuracy slack)" if verdict.by_slack else "")
+        else:
+            text = "qualifies" if verdict.qualified else "; ".join(verdict.reasons)
+        noisy = [c.describe() for c in verdict.noisy if c.describe() not in text]
+        text = "; ".join([text, *noisy])
+        rows.append([
+            "ref" if f is reference else f"#{f.record.number}", f.role, f"{f.val_metric:.2f}%",
+            delta, "-" if f.latency_ms is None else f"{f.latency_ms:.3g} ms", ratio,
+            format_count(f.params), format_count(f.macs), f"{verdict.netscore:.2f}", text,
+            f.record.describe,
+        ])  # fmt: skip
+    return rows
+
+
+def print_finals(selection: Selection, metric: str) -> None:
+    """The finals: every finalist beside the reference, the rule, and who won and why."""
+    columns = [c.format(metric=metric) for c in FINALS_COLUMNS]
+    print_table(
+        f"Finalists, trained in full (the rule: {selection.rule})",
+        columns,
+        finals_rows(selection),
+        flexible="spec",
+    )
+    runs = selection.timing_runs
+    timed = f" · timed in {runs} runs (a verdict was within the noise)" if runs > 1 else ""
+    out.print(f"  decision: {selection.decision}{timed}", highlight=False)
 
 
 def _winner_lines(result: ExploreResult, metric_name: str) -> list[str]:

@@ -25,8 +25,13 @@ def bench_cmd(
         Path, typer.Argument(help="A model folder (its weights) or a SPEC.yaml (fresh weights).")
     ],
     backends: Annotated[
-        str, typer.Option("--backends", help="Comma-separated backend names.")
-    ] = DEFAULT_BACKENDS,
+        str | None,
+        typer.Option(
+            "--backends",
+            help=f"Comma-separated backend names \\[default: {DEFAULT_BACKENDS}; "
+            "onnxruntime-cpu with --int8, which also takes openvino].",
+        ),
+    ] = None,
     batch: Annotated[str, typer.Option("--batch", help="Comma-separated batch sizes.")] = "1",
     threads: Annotated[
         str | None,
@@ -47,6 +52,16 @@ def bench_cmd(
     repeats: Annotated[
         str | None, typer.Option("--repeats", help="Timed runs at least (default 20, min 5).")
     ] = None,
+    int8: Annotated[
+        bool,
+        typer.Option(
+            "--int8",
+            help="Also time MODEL_DIR/model.int8.onnx (gensynth export --int8) and each "
+            "baseline's INT8 model (random calibration: timing only), on onnxruntime-cpu "
+            "(or openvino); the INT8 model comes first, and every other row says how many "
+            "times faster it is.",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Median and p90 latency, throughput and compute efficiency per backend, threads, batch.
@@ -54,7 +69,7 @@ def bench_cmd(
     Each model is timed alone in its own session, in alternating blocks with the baseline;
     the median is the median of the block medians, "spread" how far the blocks disagree.
 
-    Example: gensynth bench runs/best --batch 1,64 --threads 1,2 --baseline resnet50
+    Example: gensynth bench runs/best --batch 1,64 --threads 1,2 --baseline resnet50 [--int8]
     """
     from rich.markup import escape
 
@@ -62,7 +77,11 @@ def bench_cmd(
     from gensynth.bench_targets import baseline_model, load_bench_model
     from gensynth.constraints.quantities import parse_int_list
 
-    names = _backend_names(backends)
+    names = _backend_names(backends or ("onnxruntime-cpu" if int8 else DEFAULT_BACKENDS))
+    if int8:
+        from gensynth.deploy.int8_bench import check_int8_backends
+
+        check_int8_backends(names)
     batches = parse_int_list(batch, what="--batch")
     n_threads = None if threads is None else parse_int_list(threads, what="--threads")
     timing = _timing(repeats)
@@ -72,6 +91,11 @@ def bench_cmd(
         if base.label == models[0].label:
             base.label = f"{base.label} (baseline)"
         models.append(base)
+    if int8:
+        from gensynth.deploy.int8_bench import int8_bench_models
+
+        with err.status("Quantizing the INT8 models"):
+            models = int8_bench_models(models, target)
     report = _run_with_progress(run_bench, models, names, batches, n_threads, timing)
     for name, reason in report.skipped.items():
         err.print(f"[yellow]Skipped[/yellow] {name}: {escape(reason)}", highlight=False)
@@ -79,6 +103,13 @@ def bench_cmd(
         print_json(report.to_dict())
     else:
         _print_table(report)
+        if int8:
+            err.print(
+                f"INT8: '{models[0].label}' is the model compared; each other row says how "
+                "many times faster it is than that row. Baselines' INT8 models are calibrated "
+                "on random inputs (timing only).",
+                highlight=False,
+            )
 
 
 def _baseline_names(text: str | None) -> list[str]:

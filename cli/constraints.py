@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gensynth.cli._common import JsonOpt, err, out, print_json
+from gensynth.cli._common import EXIT_NEGATIVE, JsonOpt, err, out, print_json
 from gensynth.constraints.costs import MAC_CONVENTION
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def check_command(
     ] = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Check a spec against each limit: a table of measured vs limit. Exit 0 if all pass, 1 if not.
+    """Check a spec against each limit: a table of measured vs limit. Exit 0 if all pass, 3 if not.
 
     MACs count multiply-accumulates (ResNet-50 at 224x224 is 4.1 G), batch norm folded; the
     full convention is below.
@@ -100,7 +100,7 @@ def check_command(
         )
     else:
         _print_table(spec_path, spec.describe(), spec.spec_hash, results)
-    raise typer.Exit(0 if feasible else 1)
+    raise typer.Exit(0 if feasible else EXIT_NEGATIVE)
 
 
 def _print_table(
@@ -134,7 +134,7 @@ def repair_command(
 ) -> None:
     """Scale a spec's widths until its MACs land in the band; print the repaired spec YAML.
 
-    Exit 0 when repaired, 1 when the band cannot be reached (the reason goes to stderr).
+    Exit 0 when repaired, 3 when the band cannot be reached (the reason goes to stderr).
 
     Example: gensynth constraints repair spec.yaml --flops 100M --out repaired.yaml
     """
@@ -152,7 +152,7 @@ def repair_command(
     result = repair(spec, band, params_max=cap)
     if not result.feasible:
         err.print(Text("Infeasible: ", "bold red") + Text(str(result.reason)))
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_NEGATIVE)
     err.print(
         Text(
             f"repaired in {result.steps} steps: width x{result.multiplier:.3g}, "

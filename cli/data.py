@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gensynth.cli._common import JsonOpt, OverwriteOpt, SeedOpt, TaskChoice, err, out, print_json
+from gensynth.data import FORMATS
 
 if TYPE_CHECKING:
     from gensynth.data import CheckReport
@@ -25,12 +26,10 @@ app = typer.Typer(
 )
 
 
-class FormatChoice(str, enum.Enum):
-    neu_cls = "neu-cls"
-    neu_det = "neu-det"
-    neu_seg = "neu-seg"
-    generic_cls = "generic-cls"
-    generic_seg = "generic-seg"
+#: Every registered layout (gensynth.data.FORMATS), so help and completion list them all.
+FormatChoice = enum.Enum(  # type: ignore[misc]
+    "FormatChoice", {name.replace("-", "_"): name for name in FORMATS.names()}, type=str
+)
 
 
 # Size and count are taken as text so that "abc" or "0" get our one-line error, not click's.
@@ -116,6 +115,22 @@ def synth(
     )
 
 
+def _sizes_line(sizes: dict[str, int], shown: int = 5) -> str:
+    """The most common sizes, and the range of the rest (``--json`` lists every one)."""
+    if not sizes:
+        return "none"
+    common = sorted(sizes.items(), key=lambda item: -item[1])
+    text = ", ".join(f"{size} ({n})" for size, n in common[:shown])
+    if len(common) <= shown:
+        return text
+    dims = [tuple(int(v) for v in size.split("x")) for size in sizes]
+    widths, heights = [w for w, _ in dims], [h for _, h in dims]
+    return (
+        f"{text} and {len(common) - shown} other sizes; widths {min(widths)}-{max(widths)}, "
+        f"heights {min(heights)}-{max(heights)}"
+    )
+
+
 @app.command("check", help=CHECK_HELP)
 def check(
     path: Annotated[Path, typer.Argument(metavar="PATH", help="The data folder to check.")],
@@ -128,6 +143,15 @@ def check(
         typer.Option("--task", help="Also check the folder suits this task (segment: masks)."),
     ] = None,
     size: SizeOpt = "200",
+    channels: Annotated[
+        int, typer.Option("--channels", help="Decode as training would: 1 grey, 3 RGB.")
+    ] = 1,
+    resize: Annotated[
+        str, typer.Option("--resize", help="Decode as training would: stretch, pad, crop.")
+    ] = "stretch",
+    split: Annotated[
+        Path | None, typer.Option("--split", help="Check a CSV of path,split rows too.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Report the layout, counts and bad files of a data folder (see CHECK_HELP)."""
@@ -142,6 +166,9 @@ def check(
             task=task.value if task else None,
             input_size=side,
             progress=progress,
+            channels=channels,
+            resize=resize,
+            split=split,
         )
     if as_json:
         print_json(report.to_dict())
@@ -149,6 +176,16 @@ def check(
         _print_report(report)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _colour_line(report: CheckReport) -> str:
+    sampled, colour = report.colour["sampled"], report.colour["colour"]
+    text = f"colour: {colour} of {sampled} sampled images"
+    if colour == 0:
+        return text + " (grey content: --channels 1 loses nothing)"
+    if report.channels == 1:
+        return text + " (loaded as grey by default; --channels 3 keeps the colour)"
+    return text + " (kept: --channels 3)"
 
 
 def _print_report(report: CheckReport) -> None:
@@ -165,8 +202,9 @@ def _print_report(report: CheckReport) -> None:
     for name, count in report.counts.items():
         table.add_row(escape(name), *(str(count[k]) for k in ("total", "train", "val", "test")))
     out.print(table)
-    sizes = ", ".join(f"{size} ({n})" for size, n in report.image_sizes.items()) or "none"
-    out.print(f"image sizes on disk: {sizes}", highlight=False)
+    out.print(f"image sizes on disk: {_sizes_line(report.image_sizes)}", highlight=False)
+    if report.colour.get("sampled"):
+        out.print(_colour_line(report), highlight=False)
     if report.fingerprint:
         out.print(f"fingerprint: {report.fingerprint}", highlight=False)
     if report.ok:

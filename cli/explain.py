@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import typer
 
-from gensynth.cli._common import JsonOpt, OverwriteOpt, SeedOpt, SkipBadOpt, err, out, print_json
+from gensynth.cli._common import (
+    EXIT_NEGATIVE,
+    JsonOpt,
+    OverwriteOpt,
+    SeedOpt,
+    SkipBadOpt,
+    err,
+    out,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from gensynth.explain import AuditPlan
@@ -123,7 +132,7 @@ def explain_cmd(
         list[str] | None,
         typer.Option(
             "--fail-under",
-            help="Exit 1 when METRIC (or METHOD.METRIC) is below VALUE; repeatable. Metrics: "
+            help="Exit 3 when METRIC (or METHOD.METRIC) is below VALUE; repeatable. Metrics: "
             "impact_score, coverage, mask_energy, pointing_game.",
             metavar="METRIC=VALUE",
         ),
@@ -169,7 +178,7 @@ def explain_cmd(
         err.print(f"[bold red]Gate failed:[/bold red] {_escape(gate['reason'])} "
                   f"(--fail-under {_escape(gate['gate'])})")  # fmt: skip
     if failed:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_NEGATIVE)
 
 
 def _escape(text: str) -> str:

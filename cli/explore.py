@@ -42,6 +42,18 @@ def explore_cmd(
         str | None, Opt("--prototype", help="Design space (gensynth prototypes list).")
     ] = None,
     input_size: Annotated[int | None, Opt("--input-size", help="Input side in px (200).")] = None,
+    channels: Annotated[
+        int | None, Opt("--channels", help="1: grey (default); 3: RGB, colour kept.")
+    ] = None,
+    resize: Annotated[
+        str | None, Opt("--resize", help="stretch (default), or keep the aspect: pad, crop.")
+    ] = None,
+    split: Annotated[
+        str | None, Opt("--split", help="CSV of path,split rows: a fixed train/val/test split.")
+    ] = None,
+    device: Annotated[
+        str | None, Opt("--device", help="Training device: auto (CUDA if seen), cpu, cuda.")
+    ] = None,
     flops: Annotated[str | None, Opt("--flops", help="MAC target, e.g. 100M or 0.44G.")] = None,
     tolerance: Annotated[str | None, Opt("--tolerance", help="Band around --flops (5%).")] = None,
     params_max: Annotated[
@@ -89,6 +101,17 @@ def explore_cmd(
         str | None,
         Opt("--accuracy-min", help="Required validation accuracy (mIoU), e.g. 99%."),
     ] = None,
+    promote: Annotated[
+        int | None,
+        Opt("--promote", help="Best candidates proxy-trained 3x longer before the finals (0)."),
+    ] = None,
+    accuracy_slack: Annotated[
+        str | None,
+        Opt(
+            "--accuracy-slack",
+            help="Accept a faster winner up to this far below the reference, e.g. 1pt (0).",
+        ),
+    ] = None,
     study: Annotated[str | None, Opt("--study", help="Study name (from task and limits).")] = None,
     storage: Annotated[
         str | None,
@@ -114,24 +137,39 @@ def explore_cmd(
     no_baseline: Annotated[
         bool, Opt("--no-baseline", help="Skip timing the ResNet-50/U-Net baseline.")
     ] = False,
+    int8: Annotated[
+        bool | None,
+        Opt(
+            "--int8",
+            help="Also quantize the winner to INT8 (model.int8.onnx, calibrated on training "
+            "images) and score it on the test split beside FP32.",
+        ),
+    ] = None,
+    int8_max_drop: Annotated[
+        float | None,
+        Opt("--int8-max-drop", help="Test points INT8 may lose against FP32 (1.0)."),
+    ] = None,
     skip_bad: SkipBadOpt = False,
     overwrite: OverwriteOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Search for a network within the limits, then train, export and time the winner."""
-    from gensynth.explore import explore
+    from gensynth.exploration import explore
     from gensynth.search.study_spec import ExploreOptions, resolve_options
 
     given = ExploreOptions(
         task=task.value if task else None, data=data, format=data_format, prototype=prototype,
-        input_size=input_size, flops=flops, tolerance=tolerance, params_max=params_max,
+        input_size=input_size, channels=channels, resize=resize, split=split, device=device,
+        flops=flops, tolerance=tolerance, params_max=params_max,
         latency=latency, backend=backend, batch=batch, threads=threads, objectives=objectives,
         trials=trials, budget=budget, timeout=timeout, epochs=epochs, proxy_size=proxy_size,
         proxy_samples=proxy_samples,
         final_epochs=final_epochs, finalists=finalists, accuracy_min=accuracy_min,
+        accuracy_slack=accuracy_slack, promote=promote,
         study=study, storage=storage, artifacts=artifacts,
         engine=engine, workers=workers, ray_address=ray_address,
         strategy=strategy, seed=seed, out=out_dir, skip_bad=skip_bad or None,
+        int8=int8, int8_max_drop=int8_max_drop,
     )  # fmt: skip
     base = ExploreOptions.from_file(config) if config is not None else ExploreOptions()
     spec = resolve_options(base.merged(given))
@@ -153,6 +191,37 @@ def explore_cmd(
         print_json(_summary(result))
     else:
         print_result(result)
+    _int8_verdict(result, quiet=json_out)
+
+
+def _int8_verdict(result: Any, *, quiet: bool) -> None:
+    """With --int8: the INT8 line, and exit 3 when INT8 lost more than the threshold."""
+    from gensynth.deploy.int8 import Int8Rejected
+
+    record = (result.final.metrics if result.final else {}).get("int8")
+    if not record:
+        return
+    if not quiet:
+        speed = record.get("latency")
+        faster = (
+            f"; {speed['speedup']:.2f}x faster than FP32 at batch {speed['batch']}, "
+            f"{speed['threads']} thread(s), {speed['backend']}"
+            if speed
+            else ""
+        )
+        err.print(
+            f"INT8 ({record['file']}): test {record['metric']} FP32 {record['fp32']:.2f}% -> "
+            f"INT8 {record['int8']:.2f}%, {record['verdict']}{faster}",
+            highlight=False,
+        )
+    if not record["passed"]:
+        raise Int8Rejected(
+            f"INT8 rejected: the winner lost {record['drop_points']:.2f} test points "
+            f"(FP32 {record['fp32']:.2f}% -> INT8 {record['int8']:.2f}%), over the "
+            f"{record['max_drop_points']:g}-point threshold; {record['file']} is kept but "
+            "marked failed in metrics.json",
+            hint="deploy model.onnx (FP32), or raise --int8-max-drop if the drop is acceptable",
+        )
 
 
 def _summary(result: Any) -> dict[str, Any]:

@@ -20,14 +20,14 @@ from typer.core import TyperGroup
 
 from gensynth import __version__
 from gensynth.cli import _common
-from gensynth.errors import ConfigError, GensynthError
+from gensynth.errors import ConfigError, GensynthError, debug_enabled
 from gensynth.paths import error_from_os
 from gensynth.redaction import ScrubbingStream, scrub
 
 __all__ = ["app", "main"]
 
 #: Exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
-INTERRUPTED = 130
+INTERRUPTED = _common.EXIT_INTERRUPTED
 
 
 @contextlib.contextmanager
@@ -84,7 +84,7 @@ def fail(error: BaseException) -> NoReturn:
         _common.report_interrupt()
         raise typer.Exit(INTERRUPTED)
     mapped = _as_error(error)  # type: ignore[arg-type]
-    if _common.debug_enabled():
+    if debug_enabled():
         sys.stderr.write(scrub("".join(traceback.format_exception(error))))
         sys.stderr.flush()
     _common.report_error(mapped)
@@ -162,6 +162,7 @@ def _assemble() -> None:
         explain,
         explore,
         export,
+        predict,
         prototypes,
         studies,
         train,
@@ -171,7 +172,7 @@ def _assemble() -> None:
     app.add_typer(prototypes.app, name="prototypes")
     app.add_typer(constraints.app, name="constraints")
     app.add_typer(studies.app, name="studies")
-    for module in (explore, train, export, bench, explain):
+    for module in (explore, train, export, predict, bench, explain):
         for name, function in getattr(module, "COMMANDS", {}).items():
             app.command(name)(function)
 

@@ -9,6 +9,7 @@ import typer
 
 from gensynth.cli._common import JsonOpt, StorageOpt, err, out, print_json
 from gensynth.cli._tables import print_leaderboard
+from gensynth.vocabulary import DEFAULT_STORAGE
 
 if TYPE_CHECKING:
     from gensynth.studies.summary import StudySummary
@@ -29,7 +30,7 @@ ArtifactsOpt = Annotated[
 
 
 @app.command("list")
-def list_cmd(storage: StorageOpt, json_out: JsonOpt = False) -> None:
+def list_cmd(storage: StorageOpt = DEFAULT_STORAGE, json_out: JsonOpt = False) -> None:
     """Every study in a storage: task, limits, trial counts and the best trial.
 
     Example: gensynth studies list --storage postgresql://me@db.example/gensynth
@@ -75,7 +76,7 @@ def _print_summaries(summaries: list[StudySummary]) -> None:
 @app.command("show")
 def show_cmd(
     name: NameArg,
-    storage: StorageOpt,
+    storage: StorageOpt = DEFAULT_STORAGE,
     limit: Annotated[int, typer.Option("--limit", help="Rows to show.", min=1)] = 20,
     json_out: JsonOpt = False,
 ) -> None:
@@ -110,7 +111,7 @@ def show_cmd(
 @app.command("export")
 def export_cmd(
     name: NameArg,
-    storage: StorageOpt,
+    storage: StorageOpt = DEFAULT_STORAGE,
     fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
@@ -134,8 +135,8 @@ def export_cmd(
 @app.command("pareto")
 def pareto_cmd(
     name: NameArg,
-    storage: StorageOpt,
     out_file: Annotated[Path, typer.Option("--out", help="PNG file to write.")],
+    storage: StorageOpt = DEFAULT_STORAGE,
     x: Annotated[str, typer.Option("--x", help="Cost axis: macs, params or latency.")] = "macs",
     y: Annotated[str, typer.Option("--y", help="Quality axis: metric or netscore.")] = "metric",
     json_out: JsonOpt = False,
@@ -164,9 +165,9 @@ def pareto_cmd(
 @app.command("fetch")
 def fetch_cmd(
     name: NameArg,
-    storage: StorageOpt,
     trial: Annotated[int, typer.Option("--trial", help="Trial number.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for spec.yaml and weights.")],
+    storage: StorageOpt = DEFAULT_STORAGE,
     artifacts: ArtifactsOpt = None,
     json_out: JsonOpt = False,
 ) -> None:

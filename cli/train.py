@@ -56,13 +56,6 @@ def _resolve_spec(spec: Path | None, study: str | None, trial: int | None, stora
     return _spec_from_study(study, trial, storage)
 
 
-def _check_positive(**options: float | None) -> None:
-    for name, value in options.items():
-        if value is not None and not value > 0:
-            flag = "--" + name.replace("_", "-")
-            raise ConfigError(f"{flag}: expected a positive number, got {value}")
-
-
 @contextlib.contextmanager
 def _stop_on_interrupt() -> Iterator[Callable[[], bool]]:
     """A should_stop flag raised by the first Ctrl-C; a second Ctrl-C interrupts at once."""
@@ -131,8 +124,16 @@ def _print_summary(metrics: dict[str, Any], folder: Path) -> None:
         f"params {format_count(metrics['params'])}"
         + (f" · MACs {format_count(macs)}" if macs is not None else "")
         + f" · {metrics['timings']['train_seconds']:.0f} s training"
+        + _on_device(metrics.get("device"))
     )
     out.print(table)
+
+
+def _on_device(device: dict[str, str] | None) -> str:
+    """`` on NVIDIA H100 (bfloat16)`` for a GPU run; nothing for the CPU, as before."""
+    if not device or device.get("type") == "cpu":
+        return ""
+    return f" on {device.get('name')} ({device.get('precision')})"
 
 
 def _decision(split_metrics: dict[str, Any], key: str) -> str:
@@ -174,6 +175,20 @@ def train_cmd(
     threads: Annotated[
         int | None, typer.Option("--threads", help="Torch CPU threads (default: all cores).")
     ] = None,
+    channels: Annotated[
+        int | None,
+        typer.Option("--channels", help="1: grey; 3: RGB, colour kept (default: the spec's)."),
+    ] = None,
+    resize: Annotated[
+        str, typer.Option("--resize", help="stretch (default), or keep the aspect: pad, crop.")
+    ] = "stretch",
+    split: Annotated[
+        Path | None,
+        typer.Option("--split", help="CSV of path,split rows: a fixed train/val/test split."),
+    ] = None,
+    device: Annotated[
+        str, typer.Option("--device", help="auto (CUDA when torch sees it), cpu or cuda.")
+    ] = "auto",
     overwrite: OverwriteOpt = False,
     skip_bad: SkipBadOpt = False,
     json_output: JsonOpt = False,
@@ -183,38 +198,34 @@ def train_cmd(
     The val split picks the best epoch; the test split is scored once, at the end. Ctrl-C
     stops training after the current step and still tests and writes the model.
 
+    Images are grey unless --channels 3 (or a spec with in_channels 3) keeps their colour;
+    --resize pad or crop keeps their aspect ratio; --split FILE fixes the split. The
+    preprocessing is recorded in metrics.json, for predict.
+
     Example: gensynth train --spec best/spec.yaml --data synthetic --out models/tiny
     """
     from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
     from gensynth.cli._common import Progress
-    from gensynth.data import load_dataset
-    from gensynth.paths import prepare_out_dir
-    from gensynth.training import TrainConfig, primary_metric, train_to_dir
+    from gensynth.training import primary_metric
+    from gensynth.training.run import TrainRequest, run_training
 
-    _check_positive(epochs=epochs, batch_size=batch_size, lr=lr, threads=threads)
     arch = _resolve_spec(spec, study, trial, storage)
-    prepare_out_dir(out_dir, overwrite=overwrite, what="model folder")
-    options: dict[str, Any] = {"seed": seed, "threads": threads}
-    if epochs is not None:  # an explicit count is not cut to the default time budget
-        options |= {"epochs": epochs, "time_budget": None}
-    options.update({k: v for k, v in (("batch_size", batch_size), ("lr", lr)) if v is not None})
-    config = TrainConfig.full(arch.task, **options)
-    dataset = load_dataset(
-        data, task=arch.task, input_size=arch.input_size, format=data_format, seed=seed,
-        skip_bad=skip_bad,
+    request = TrainRequest(
+        arch, data=data, format=data_format, epochs=epochs, batch_size=batch_size, lr=lr,
+        seed=seed, threads=threads, channels=channels, resize=resize, split=split,
+        device=device, skip_bad=skip_bad,
     )  # fmt: skip
+    request.check()  # before the progress bar: a bad option is one line, nothing written
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with (
         Progress(*columns, console=err, transient=True) as bar,
         _stop_on_interrupt() as should_stop,
     ):
-        metrics = train_to_dir(
-            arch,
-            dataset,
-            config,
+        metrics = run_training(
+            request,
             out_dir,
-            data_source=data,
+            overwrite=overwrite,
             progress=_TrainingBar(bar, primary_metric(arch.task)),
             should_stop=should_stop,
         )
@@ -222,7 +233,9 @@ def train_cmd(
         print_json({"out": str(out_dir), **metrics})
     else:
         _print_summary(metrics, out_dir)
-    err.print(f"Wrote {out_dir} (spec.yaml, weights.safetensors, metrics.json, figures).")
+    err.print(
+        f"Wrote {out_dir} (spec.yaml, weights.safetensors, metrics.json, MODEL_CARD.md, figures)."
+    )
 
 
 #: Top-level commands this module adds to the main app, by name.

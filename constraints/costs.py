@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -53,26 +53,15 @@ class Costs:
         return self.macs - self.elementwise
 
 
-_CACHE: OrderedDict[str, Costs] = OrderedDict()
-_CACHE_SIZE = 65536
-
-
+@functools.lru_cache(maxsize=65536)
 def count_costs(spec: ArchSpec) -> Costs:
-    """The exact costs of ``spec``, counted analytically from shapes; cached by spec hash."""
-    key = spec.spec_hash
-    found = _CACHE.get(key)
-    if found is not None:
-        _CACHE.move_to_end(key)
-        return found
+    """The exact costs of ``spec``, counted analytically from shapes; cached per spec (a
+    frozen dataclass: equal specs, which share a spec hash, share an entry)."""
     try:
         tally = spec.analytic_costs()
-        costs = Costs(tally.macs + tally.elementwise, tally.params, tally.elementwise)
+        return Costs(tally.macs + tally.elementwise, tally.params, tally.elementwise)
     except NotImplementedError:
-        costs = count_module(spec.build(), (1, *spec.input_shape))
-    _CACHE[key] = costs
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return costs
+        return count_module(spec.build(), (1, *spec.input_shape))
 
 
 _MATMUL_OPS = frozenset({"conv", "linear", "addmm", "matmul", "mm", "bmm", "einsum"})

@@ -11,20 +11,27 @@ later re-measurement. A figure measured under load says so in the verdict's deta
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gensynth.constraints.indicator import IndicatorResult
 from gensynth.constraints.quantities import format_ms, parse_latency_ms, parse_positive_int
-from gensynth.errors import ConfigError
+from gensynth.errors import ConfigError, ConstraintError
 from gensynth.vocabulary import DEFAULT_BACKEND
 
 if TYPE_CHECKING:
     from gensynth.backends import LatencyCache, LatencyResult, RuntimeOptions
     from gensynth.prototypes import ArchSpec
 
-__all__ = ["LOOP_TIMING", "LatencyIndicator", "repair_latency"]
+__all__ = [
+    "LOOP_TIMING",
+    "LatencyIndicator",
+    "LatencyScaling",
+    "repair_latency",
+    "scale_to_latency",
+]
 
 #: The full method on a shorter budget inside the search loop: three blocks and 0.3 s of
 #: timed calls per candidate (about 1 s with export for a 100M-MAC net at batch 1).
@@ -179,6 +186,9 @@ def repair_latency(
 ) -> ArchSpec | None:
     """``spec`` with widths shrunk until it meets the latency budget, or None if it cannot.
 
+    Where even the narrowest widths are too slow, the design downsamples earlier (stage by
+    stage, then the stem's max-pool) and is shrunk again, as the MACs repair does.
+
     A spec that already passes is returned unchanged. Otherwise the width multiplier is
     bisected into ``[budget·(1-margin-band), budget·(1-margin)]``; ``margin`` is headroom for
     measurement noise. Where width rounding steps over that band, the widest spec found under
@@ -204,10 +214,31 @@ def repair_latency(
     repaired = _bisect(spec, median_ms, lower, upper, start) or _bisect(
         spec, median_ms, 0.0, upper, start
     )
+    if repaired is None:  # too slow even at its narrowest widths: downsample earlier
+        repaired = _downsampled(spec, median_ms, lower, upper)
     if repaired is None:
         return None
     # Noise can put a lucky run under the budget: only a fresh measurement decides.
     return repaired if indicator.evaluate(indicator.measure(repaired, fresh=True)).passed else None
+
+
+def _downsampled(
+    spec: ArchSpec, median_ms: Callable[[ArchSpec], float], lower: float, upper: float
+) -> ArchSpec | None:
+    """The first earlier-downsampled variant of ``spec`` (see :func:`_variants`) whose
+    narrowest widths meet ``upper``, scaled by width into the band; None if none does. One
+    measurement rules out each variant that is too slow."""
+    from gensynth.constraints.repair import MIN_MULTIPLIER
+
+    for variant in _variants(spec)[1:]:
+        if median_ms(variant.scale_width(MIN_MULTIPLIER)) > upper:
+            continue
+        found = _bisect(variant, median_ms, lower, upper) or _bisect(
+            variant, median_ms, 0.0, upper
+        )
+        if found is not None:
+            return found
+    return None
 
 
 def _bisect(
@@ -218,7 +249,7 @@ def _bisect(
     start: float = 1.0,
 ) -> ArchSpec | None:
     """The shared width bisection, shrink-only, with few steps: each one is a measurement."""
-    from gensynth.constraints import bisect_width
+    from gensynth.constraints.repair import bisect_width
 
     return bisect_width(spec, measure, lower, upper, hi=1.0, max_steps=REPAIR_STEPS, start=start)
 
@@ -233,7 +264,7 @@ def _predicted_start(
     few more measurements, never a wrong verdict.
     """
     from gensynth.backends import load_latency_model
-    from gensynth.constraints import bisect_width
+    from gensynth.constraints.repair import bisect_width
     from gensynth.errors import GensynthError
 
     try:
@@ -251,3 +282,123 @@ def _predicted_start(
 def _multiplier_of(spec: ArchSpec, scaled: ArchSpec) -> float:
     """The width multiplier that turned ``spec`` into ``scaled`` (the ratio of total widths)."""
     return min(1.0, sum(scaled.widths()) / max(1, sum(spec.widths())))
+
+
+#: The widest a latency-scaled reference may grow: 8x its widths (about 64x its MACs).
+MAX_GROWTH = 8.0
+
+
+@dataclasses.dataclass(frozen=True)
+class LatencyScaling:
+    """A design scaled to a latency budget by measured latency: the spec, its measured
+    median, the width multiplier applied, and the measurements spent."""
+
+    spec: ArchSpec
+    median_ms: float
+    multiplier: float
+    steps: int
+
+
+def scale_to_latency(
+    spec: ArchSpec,
+    indicator: LatencyIndicator,
+    *,
+    margin: float = 0.1,
+    band: float = 0.2,
+    measure: Callable[[ArchSpec], float] | None = None,
+) -> LatencyScaling:
+    """``spec`` scaled, up or down, until its measured latency falls in
+    ``[budget·(1-margin-band), budget·(1-margin)]``: the reference of a latency-first search.
+
+    Unlike :func:`repair_latency` (shrink only, for candidates), this also grows a design
+    that is faster than the band, so the reference uses the budget the way the hand design
+    scaled to a MACs budget uses its MACs. Widths are bisected first; where the narrowest
+    widths are still too slow, the design downsamples earlier, stage by stage, and then
+    switches its stem's max-pool on (what the MACs repair does), and the widths are
+    bisected again. ``measure`` (default: the indicator's measured median, cached) is the
+    latency function; tests pass a deterministic one. Where width rounding steps over the
+    band, the widest spec measured under ``budget·(1-margin)`` is taken. A budget that the
+    smallest variant misses raises ConstraintError naming the smallest latency measured,
+    before anything trains.
+    """
+    from gensynth.constraints.repair import MIN_MULTIPLIER
+
+    if not 0 <= margin < 1 or not 0 < band < 1 - margin:
+        raise ConfigError(
+            f"latency scaling: expected 0 <= margin and 0 < band with margin + band < 1, "
+            f"got margin {margin!r} and band {band!r}"
+        )
+    upper = indicator.budget_ms * (1 - margin)
+    lower = indicator.budget_ms * (1 - margin - band)
+    memo: dict[str, float] = {}
+
+    def median_ms(candidate: ArchSpec) -> float:
+        if candidate.spec_hash not in memo:
+            memo[candidate.spec_hash] = (
+                measure(candidate) if measure else indicator.measure(candidate).median_ms
+            )
+        return memo[candidate.spec_hash]
+
+    fastest = math.inf
+    for variant in _variants(spec):
+        narrowest = median_ms(variant.scale_width(MIN_MULTIPLIER))
+        fastest = min(fastest, narrowest)
+        if narrowest > upper:
+            continue  # too slow even at its narrowest widths: downsample earlier
+        found = _scale_widths(variant, median_ms, lower, upper, measure is None, indicator)
+        if found is not None:
+            ratio = sum(found.widths()) / max(1, sum(spec.widths()))
+            return LatencyScaling(found, median_ms(found), ratio, len(memo))
+    raise ConstraintError(
+        f"latency budget {indicator.budget_ms:g} ms is below what {indicator.backend} reaches "
+        f"at batch {indicator.batch}: the smallest net tried (the reference at its narrowest "
+        f"widths, downsampled early) measured {fastest:.3g} ms",
+        hint=f"use --latency {_round_up(fastest / (1 - margin)):g}ms or more",
+    )
+
+
+def _scale_widths(
+    spec: ArchSpec,
+    median_ms: Callable[[ArchSpec], float],
+    lower: float,
+    upper: float,
+    predict: bool,
+    indicator: LatencyIndicator,
+) -> ArchSpec | None:
+    """The width bisection into the band, or the widest spec measured under ``upper``."""
+    from gensynth.constraints.repair import MIN_MULTIPLIER, bisect_width
+
+    tried: list[ArchSpec] = []
+
+    def measured(candidate: ArchSpec) -> float:
+        tried.append(candidate)
+        return median_ms(candidate)
+
+    start = _predicted_start(spec, indicator, lower, upper) if predict else 1.0
+    found = bisect_width(
+        spec, measured, lower, upper, lo=MIN_MULTIPLIER, hi=MAX_GROWTH,
+        max_steps=REPAIR_STEPS, start=start,
+    )  # fmt: skip
+    if found is not None:
+        return found
+    under = [c for c in tried if median_ms(c) <= upper]
+    return max(under, key=lambda c: sum(c.widths()), default=None)
+
+
+def _variants(spec: ArchSpec) -> list[ArchSpec]:
+    """``spec``, then each earlier downsampling, then the same with the stem's max-pool on."""
+    chain = [spec]
+    while (strided := chain[-1].downsample_earlier()) is not None:
+        chain.append(strided[0])
+    stem = getattr(spec, "stem", None)
+    if stem is not None and getattr(stem, "pool", True) is False:
+        pooled = [dataclasses.replace(s, stem=dataclasses.replace(stem, pool=True))
+                  for s in chain]  # fmt: skip
+        chain += pooled
+    return chain
+
+
+def _round_up(ms: float) -> float:
+    """A budget a user can type: two significant digits, rounded up."""
+    digits = 1 - math.floor(math.log10(ms))
+    return math.ceil(ms * 10**digits) / 10**digits

@@ -109,13 +109,13 @@ def chance_iou(n: int, total: int) -> float:
 
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
     """Spearman rank correlation of two maps (ties get mean ranks); NaN if either is flat."""
-    from scipy.stats import rankdata
+    from scipy.stats import spearmanr
 
-    ra = rankdata(np.nan_to_num(np.asarray(a, np.float64)).ravel())
-    rb = rankdata(np.nan_to_num(np.asarray(b, np.float64)).ravel())
-    ra, rb = ra - ra.mean(), rb - rb.mean()
-    den = math.sqrt(float((ra * ra).sum() * (rb * rb).sum()))
-    return float((ra * rb).sum() / den) if den > 0 else math.nan
+    flat_a = np.nan_to_num(np.asarray(a, np.float64)).ravel()
+    flat_b = np.nan_to_num(np.asarray(b, np.float64)).ravel()
+    if np.ptp(flat_a) == 0 or np.ptp(flat_b) == 0:
+        return math.nan
+    return float(spearmanr(flat_a, flat_b).statistic)
 
 
 def mean_or_none(values: Iterable[float | bool | None]) -> float | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gensynth.config import check_positive_int
-from gensynth.errors import ConfigError
+from gensynth.errors import ConfigError, DataError
 from gensynth.explain._audit import AuditConfig, AuditResult, Progress
 from gensynth.explain._gates import MASK_METRICS, Gate, parse_gate
 
@@ -122,6 +122,12 @@ def open_audit(
     gates = [parse_gate(text, names) for text in fail_under or []]
     config = AuditConfig(methods=names, samples=samples, tau=tau, seed=seed, ig_steps=ig_steps)
     loaded = load_model_dir(model_dir)
+    if loaded.spec.in_channels != 1:  # the explainers and the report read grey images
+        raise DataError(
+            f"explain reads grey images: {str(model_dir)!r} expects "
+            f"{loaded.spec.in_channels} input channels, the data it reads has 1",
+            hint="audit a grey model (--channels 1); colour audits are not supported yet",
+        )
     source, split_seed, dataset = _load_data(loaded, data, data_format, seed, skip_bad)
     check_compatible(loaded.spec, dataset)
     _check_gates(gates, dataset, loaded.spec.task)
@@ -144,6 +150,7 @@ def _load_data(
     split_seed = loaded.metrics.get("seed", seed) if isinstance(loaded.metrics, dict) else seed
     if not isinstance(split_seed, int) or isinstance(split_seed, bool):
         split_seed = seed
+    trained = _trained_data(loaded)
     dataset = load_dataset(
         source,
         task=loaded.spec.task,
@@ -151,6 +158,10 @@ def _load_data(
         format=data_format,
         seed=split_seed,
         skip_bad=skip_bad,
+        # the training's resize policy and split file; colour models are refused by
+        # check_compatible (the explainers read grey images)
+        resize=trained.get("resize", "stretch"),
+        split=(trained.get("split_file") or {}).get("path") if data is None else None,
     )
     return source, split_seed, dataset
 

@@ -238,7 +238,7 @@ def randomized_copy(model: nn.Module, seed: int) -> nn.Module:
                     with torch.no_grad():
                         scale = float(param.std()) if param.numel() > 1 else 0.0
                         param.normal_(0.0, scale if scale > 0 else 0.1)
-            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
                 module.reset_running_stats()
     finally:
         torch.random.set_rng_state(generator_state)

@@ -1,6 +1,14 @@
-"""gensynth: machine-driven design of small, fast defect-inspection networks."""
+"""gensynth: machine-driven design of small, fast defect-inspection networks.
+
+The Python API is :func:`explore`, :func:`train`, :func:`load_model` and :func:`predict`
+(see :mod:`gensynth.api`, which type checkers should import from); they are imported on
+first use, so ``import gensynth`` stays cheap and imports no torch.
+"""
 
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from gensynth.errors import (
     BackendUnavailable,
@@ -23,4 +31,16 @@ __all__ = [
     "StorageError",
     "TrialFailed",
     "__version__",
+    "explore",
+    "load_model",
+    "predict",
+    "train",
 ]
+
+_API = frozenset({"explore", "load_model", "predict", "train"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:  # by module name, not an import statement: the API sits at the top
+        return getattr(importlib.import_module("gensynth.api"), name)
+    raise AttributeError(f"module 'gensynth' has no attribute {name!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 __all__ = [
@@ -12,8 +13,10 @@ __all__ = [
     "DataError",
     "FileAccessError",
     "GensynthError",
+    "RequirementUnmet",
     "StorageError",
     "TrialFailed",
+    "debug_enabled",
     "error_from_json",
 ]
 
@@ -74,6 +77,12 @@ class FileAccessError(GensynthError):
     """A file or folder the system refused: no permission, a read-only or a full disk."""
 
 
+class RequirementUnmet(GensynthError):
+    """A negative verdict: a requirement such as ``--accuracy-min`` that no candidate met."""
+
+    exit_code = 3
+
+
 class StorageError(GensynthError):
     """A study storage that cannot be opened or read; messages never hold passwords."""
 
@@ -100,3 +109,8 @@ def error_from_json(data: dict[str, Any]) -> GensynthError:
     GensynthError.__init__(error, str(data.get("message", "")), hint=data.get("hint"))
     error.__dict__.update(data.get("state") or {})
     return error
+
+
+def debug_enabled() -> bool:
+    """Whether ``GENSYNTH_DEBUG`` asks for tracebacks: any value but empty or ``0``."""
+    return os.environ.get("GENSYNTH_DEBUG", "") not in ("", "0")

@@ -100,8 +100,13 @@ def save_model_dir(path: Path, spec: ArchSpec, model: nn.Module, metrics: dict[s
 
 
 def write_metrics(path: Path, metrics: dict[str, Any]) -> None:
-    """Write ``path``/metrics.json: the one place that file is written."""
-    (path / METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str) + "\n")
+    """Write ``path``/metrics.json: the one place that file is written, and with it
+    MODEL_CARD.md (the same facts for a person), so the two never disagree."""
+    from gensynth.modelcard import MODEL_CARD_FILE, render_model_card
+
+    text = json.dumps(metrics, indent=2, default=str) + "\n"
+    (path / METRICS_FILE).write_text(text)
+    (path / MODEL_CARD_FILE).write_text(render_model_card(json.loads(text)))
 
 
 def _read_weights(weights: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -23,7 +23,6 @@ from urllib.parse import quote, quote_plus
 __all__ = [
     "MASK",
     "MIN_SECRET_LENGTH",
-    "ScrubbingFilter",
     "ScrubbingStream",
     "forget_secrets",
     "install_log_scrubbing",
@@ -83,14 +82,6 @@ def _scrub_record(record: logging.LogRecord) -> None:
         record.exc_text = scrub(record.exc_text)
     if record.stack_info:
         record.stack_info = scrub(record.stack_info)
-
-
-class ScrubbingFilter(logging.Filter):
-    """A logging filter that scrubs each record; for handlers set up outside gensynth."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        _scrub_record(record)
-        return True
 
 
 def install_log_scrubbing() -> None:

@@ -83,7 +83,23 @@ N_LEVELS, LEVEL_DEPTH = _count(3, 5), _count(1, 4)
 def encode(spec: ArchSpec) -> Params:
     """The parameters that describe ``spec`` (those outside a distribution are left out)."""
     params = _ENCODERS[spec.prototype](spec)
-    return {k: (v, d) for k, (v, d) in params.items() if d._contains(d.to_internal_repr(v))}
+    return {k: (v, d) for k, (v, d) in params.items() if _within(d, v)}
+
+
+def _within(distribution: BaseDistribution, value: Any) -> bool:
+    """Whether ``value`` is a point of ``distribution``, read from its public fields."""
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    if isinstance(distribution, CategoricalDistribution):
+        return value in distribution.choices
+    if isinstance(distribution, IntDistribution):
+        low, high, step = distribution.low, distribution.high, distribution.step
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            return False
+        return number == value and low <= number <= high and (number - low) % step == 0
+    raise TypeError(f"no range check for {type(distribution).__name__}")
 
 
 def sample(trial: optuna.trial.BaseTrial, prototype: str, io: Mapping[str, int]) -> ArchSpec:

@@ -8,6 +8,7 @@ would fail with "database is locked".
 from __future__ import annotations
 
 import dataclasses
+import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -25,12 +26,24 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_STORAGE",
+    "STORAGE_ENV",
     "StorageLocation",
+    "default_storage",
     "open_existing_storage",
     "open_storage",
     "parse_storage_url",
     "redact",
 ]
+
+#: The environment variable that names the study storage when no ``--storage`` is given.
+STORAGE_ENV = "GENSYNTH_STORAGE"
+
+
+def default_storage() -> str:
+    """The storage every command uses when none is named: ``$GENSYNTH_STORAGE``, else
+    :data:`DEFAULT_STORAGE` (one SQLite file in the current folder)."""
+    return os.environ.get(STORAGE_ENV, "").strip() or DEFAULT_STORAGE
+
 
 Kind = Literal["sqlite", "journal", "postgresql", "rdb"]
 _EXAMPLES = "sqlite:///studies.db, journal:///studies.log or postgresql://user@host/db"

@@ -54,6 +54,12 @@ from gensynth.backends._measure import (
     measure_interleaved,
     measure_latency,
 )
+from gensynth.backends._quantize import (
+    QuantizeError,
+    QuantSettings,
+    quantize_onnx,
+    quantized_op_counts,
+)
 from gensynth.backends._result import (
     LatencyComparison,
     LatencyResult,
@@ -82,6 +88,8 @@ __all__ = [
     "LatencyResult",
     "LoadReport",
     "ParityError",
+    "QuantSettings",
+    "QuantizeError",
     "Runner",
     "RuntimeOptions",
     "RuntimeSettings",
@@ -105,6 +113,8 @@ __all__ = [
     "measure_latency",
     "onnx_bytes",
     "predict_latency_ms",
+    "quantize_onnx",
+    "quantized_op_counts",
     "resolve_threads",
     "run_bench",
     "speedup",

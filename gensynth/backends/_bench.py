@@ -43,6 +43,9 @@ class BenchModel:
     module: nn.Module
     macs: int
     weights: str  # "trained" (a model folder) or "random" (a spec: latency ignores weights)
+    #: A serialised ONNX model timed as it is (INT8), instead of an export of ``module``.
+    onnx: bytes | None = dataclasses.field(default=None, repr=False)
+    precision: str = "fp32"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +103,7 @@ class BenchReport:
                     "input_shape": list(m.spec.input_shape),
                     "macs": m.macs,
                     "weights": m.weights,
+                    "precision": m.precision,
                 }
                 for m in self.models
             ],
@@ -147,9 +151,10 @@ def run_bench(
     batch they are timed together with :func:`compare_latency`, in alternating blocks.
     """
     available, skipped = split_backends(backends)
+    _check_onnx_models(models, available)
     rows: list[BenchRow] = []
     comparisons: list[Comparison] = []
-    items = [TimedModel(m.module, m.spec.input_shape, m.macs, m.label) for m in models]
+    items = [TimedModel(m.module, m.spec.input_shape, m.macs, m.label, m.onnx) for m in models]
     for backend, count, batch in itertools.product(available, _thread_counts(threads), batches):
         if on_step is not None:
             on_step(f"{backend}, {count} thread(s), batch {batch}")
@@ -159,6 +164,18 @@ def run_bench(
         rows += [BenchRow(m.label, r) for m, r in zip(models, measured.results, strict=True)]
         comparisons += _compare(models, measured)
     return BenchReport(models, rows, comparisons, skipped)
+
+
+def _check_onnx_models(models: list[BenchModel], backends: list[str]) -> None:
+    """Models given as ONNX files (INT8) run on ONNX Runtime's CPU backend or OpenVINO."""
+    given = [m.label for m in models if m.onnx is not None]
+    others = [name for name in backends if name not in ("onnxruntime-cpu", "openvino")]
+    if given and others:
+        raise ConfigError(
+            f"{given[0]} is an INT8 ONNX model: expected --backends onnxruntime-cpu or "
+            f"openvino, got {', '.join(backends)}",
+            hint="time the other backends in another run, without INT8",
+        )
 
 
 def _thread_counts(threads: int | Sequence[int] | None) -> list[int]:

@@ -117,12 +117,19 @@ FULL_TIMING = Timing()
 
 @dataclasses.dataclass(frozen=True)
 class TimedModel:
-    """A model to time in :func:`compare_latency`, with its MACs per image if known."""
+    """A model to time in :func:`compare_latency`, with its MACs per image if known.
+
+    ``onnx``: a serialised ONNX model to run as it is instead of exporting ``model`` (an INT8
+    model, say; on backends with ``prepare_onnx``: ONNX Runtime, OpenVINO). Its difference
+    from ``model``'s outputs is recorded as the parity but not held to the tolerance:
+    quantization changes the numbers.
+    """
 
     model: nn.Module
     input_shape: tuple[int, int, int]
     macs: int | None = None
     label: str = ""
+    onnx: bytes | None = dataclasses.field(default=None, repr=False)
 
 
 @dataclasses.dataclass
@@ -254,9 +261,14 @@ def _prepare(
 
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, *item.input_shape), dtype=np.float32)
-    runner = stack.enter_context(
-        engine.prepare(item.model, item.input_shape, batch=batch, threads=threads, options=options)
-    )
+    if item.onnx is None:
+        prepared = engine.prepare(
+            item.model, item.input_shape, batch=batch, threads=threads, options=options
+        )
+    else:
+        prepared = _prepare_onnx(engine, item, batch, threads, options)
+        tolerance = None
+    runner = stack.enter_context(prepared)
     tick = time.perf_counter()
     first = runner(x)
     per_call = time.perf_counter() - tick
@@ -266,6 +278,22 @@ def _prepare(
         runner(x)
         per_call = min(per_call, time.perf_counter() - tick)
     return _Slot(runner, x, parity, plan.calls_per_block(per_call), per_call <= REWARM_MAX_S)
+
+
+def _prepare_onnx(
+    engine: Backend, item: TimedModel, batch: int, threads: int, options: RuntimeOptions
+) -> Runner:
+    """A runner for ``item``'s own ONNX model, on a backend that runs ONNX files as they are
+    (ONNX Runtime, OpenVINO)."""
+    prepare_onnx = getattr(engine, "prepare_onnx", None)
+    if prepare_onnx is None or item.onnx is None:
+        raise ConfigError(
+            f"{item.label or 'the model'} is an ONNX model (INT8): expected a backend that "
+            f"runs ONNX files (onnxruntime-cpu, openvino), got {engine.name!r}",
+            hint="time it with --backends onnxruntime-cpu",
+        )
+    runner: Runner = prepare_onnx(item.onnx, batch=batch, threads=threads, options=options)
+    return runner
 
 
 def _parity(

@@ -129,10 +129,21 @@ class OnnxRuntimeBackend(Backend):
         threads: int | None,
         options: RuntimeOptions | None = None,
     ) -> Runner:
+        data, _ = onnx_bytes(model, input_shape, dynamic_batch=True)
+        return self.prepare_onnx(data, batch=batch, threads=threads, options=options)
+
+    def prepare_onnx(
+        self,
+        data: bytes,
+        *,
+        batch: int,
+        threads: int | None,
+        options: RuntimeOptions | None = None,
+    ) -> Runner:
+        """A runner for a serialised ONNX model as it is (an INT8 one, say): no export."""
         import onnxruntime as ort
 
         threads = resolve_threads(threads)
-        data, _ = onnx_bytes(model, input_shape, dynamic_batch=True)
         settings = session_options(threads, options or RuntimeOptions())
         providers = (
             [self.provider]

@@ -193,9 +193,8 @@ def spread(values: list[float]) -> float:
     return (max(values) - min(values)) / middle if middle > 0 else 0.0
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Linear-interpolated percentile of already sorted values (NumPy's default method)."""
-    position = q * (len(sorted_values) - 1)
-    low = int(position)
-    high = min(low + 1, len(sorted_values) - 1)
-    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of ``values``, linearly interpolated (``numpy.percentile``)."""
+    import numpy as np
+
+    return float(np.percentile(values, 100.0 * q))

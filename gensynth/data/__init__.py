@@ -4,6 +4,9 @@
   layout of :data:`FORMATS` (``neu-cls``, ``neu-det``, ``neu-seg``, ``magnetic-tile``,
   ``generic-cls``, ``generic-seg``), decoded once and cached.
 - :func:`check_dataset` reports what a folder holds and every bad file by path.
+- :mod:`gensynth.data.preprocess` is how an image file becomes model input (channels, resize
+  policy, input size, normalisation), shared by training and ``predict``; a ``--split`` CSV
+  fixes the split (``_split_file``).
 - :func:`synthesize` writes the synthetic set in the NEU-CLS or NEU-Seg layout.
 - :func:`clean_background` and :func:`inject_defect` make defect-free steel and paste one
   known defect on it, for explainability audits.
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+# The built-in readers register themselves in FORMATS when their module is imported.
+from gensynth.data import _readers  # noqa: F401
 from gensynth.data._check import CheckReport, check_dataset
 from gensynth.data._classes import NEU_CLASSES, NEU_PREFIX, SEG_CLASSES
 from gensynth.data._formats import FORMATS, FormatReader, Item, Problem, Scan, detect_format

@@ -1,8 +1,9 @@
-"""The decoded-array cache: one ``.npz`` per (files, their sizes and mtimes, input size).
+"""The decoded-array cache: one ``.npz`` per (files, their sizes and mtimes, preprocessing).
 
 Lives in ``cache_dir``, else :func:`gensynth.vocabulary.cache_dir`, under ``data/``. A key
 covers every file's relative path, byte size and modification time, so an
-edited, added or removed file gives a new key (the old entry is simply no longer read).
+edited, added or removed file gives a new key, and so does another input size, channel count
+or resize policy (the old entry is simply no longer read).
 Writes are atomic (temporary file, then rename), so concurrent trials never read half a file;
 an unreadable entry counts as a miss. The cache is an optimisation: failing to write it only
 costs time.
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from gensynth.data._formats import Scan
+from gensynth.data.preprocess import Preprocessing
 
 __all__ = ["cache_folder", "folder_key", "read_entry", "write_entry"]
 
@@ -52,15 +54,22 @@ def _stat(root: Path, rel: str | None) -> list[Any]:
     return [rel, info.st_size, info.st_mtime_ns]
 
 
-def folder_key(scan: Scan, size: int) -> str:
-    """Cache key of a scanned folder decoded at ``size``: a hash of every file's stat."""
+def folder_key(scan: Scan, prep: Preprocessing | int) -> str:
+    """Cache key of a scanned folder decoded by ``prep`` (a bare size: grey, stretched): a
+    hash of every file's stat, the input size, the channels and the resize policy."""
+    if not isinstance(prep, Preprocessing):
+        prep = Preprocessing(input_size=int(prep))
+    size = prep.input_size
     files = [
         [item.label, *_stat(scan.root, item.image), *_stat(scan.root, item.mask or item.boxes)]
         for item in scan.items
     ]
-    head = [CACHE_VERSION, scan.format, scan.mask_kind, scan.mask_threshold, size]
+    head = [CACHE_VERSION, scan.format, scan.mask_kind, scan.mask_threshold, size,
+            prep.channels, prep.resize]  # fmt: skip
     text = json.dumps([head, files], separators=(",", ":"))
-    return f"{scan.format}-{size}-" + hashlib.sha256(text.encode()).hexdigest()[:24]
+    look = ("" if prep.channels == 1 else "rgb-") + ("" if prep.resize == "stretch" else
+                                                     f"{prep.resize}-")  # fmt: skip
+    return f"{scan.format}-{size}-{look}" + hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 _BITS = "__bits"

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from gensynth.data._formats import Problem
 from gensynth.data._load import (
     Collected,
@@ -20,6 +22,7 @@ from gensynth.data._load import (
     require_masks,
 )
 from gensynth.data.dataset import SPLITS
+from gensynth.errors import DataError
 
 __all__ = ["CheckReport", "check_dataset"]
 
@@ -27,6 +30,10 @@ __all__ = ["CheckReport", "check_dataset"]
 @dataclasses.dataclass(frozen=True)
 class CheckReport:
     """A data folder as the loaders see it: format, counts, image sizes, and its bad files.
+
+    ``colour`` is ``{"sampled": n, "colour": k}``: of n usable images spread over the folder,
+    k have colour content (their R, G and B planes differ), so ``--channels 3`` would keep
+    something that grey loses. Files stored as RGB with equal planes count as grey.
 
     ``counts`` maps class -> ``{"total", "train", "val", "test"}`` over usable images (the
     split is the one training would draw with seed 0). ``image_sizes`` maps ``WxH`` as
@@ -43,6 +50,10 @@ class CheckReport:
     masks: str | None
     problems: tuple[Problem, ...]
     fingerprint: str | None
+    colour: dict[str, int] = dataclasses.field(default_factory=dict)
+    channels: int = 1
+    resize: str = "stretch"
+    split_file: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -73,9 +84,45 @@ def _small_classes(counts: dict, reported: set[str], format: str) -> list[Proble
     return found
 
 
-def _split_counts(collected: Collected, counts: dict[str, dict[str, int]]) -> str:
+#: Images opened to tell whether a folder has colour content.
+COLOUR_SAMPLE = 64
+#: Mean absolute difference between colour planes (grey levels) above which an image is
+#: colour; JPEG noise in a grey image stored as RGB stays far below it.
+COLOUR_LEVEL = 1.0
+
+
+def _colour(collected: Collected) -> dict[str, int]:
+    """How many of a spread sample of usable images have colour content."""
+    from gensynth.data._decode import BadFile, _open
+
+    ok = collected.decoded.ok
+    pick = ok[np.linspace(0, len(ok) - 1, min(COLOUR_SAMPLE, len(ok))).astype(int)] if len(
+        ok) else ok  # fmt: skip
+    coloured = 0
+    for i in pick:
+        rel = collected.scan.items[int(i)].image
+        try:
+            with _open(collected.scan.root / rel, rel) as image:
+                if image.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"):
+                    continue
+                planes = np.asarray(image.convert("RGB"), dtype=np.int16)
+        except BadFile:
+            continue
+        spread = np.abs(planes[..., 0] - planes[..., 1]) + np.abs(planes[..., 1] - planes[..., 2])
+        coloured += float(spread.mean()) / 2 > COLOUR_LEVEL
+    return {"sampled": len(pick), "colour": int(coloured)}
+
+
+def _split_counts(
+    collected: Collected,
+    counts: dict[str, dict[str, int]],
+    resize: str = "stretch",
+    split: Path | None = None,
+) -> str:
     """Fill in the train/val/test counts training would use; return the fingerprint."""
-    data = build_dataset(collected, "classify", seed=0, skip_bad=True)
+    data = build_dataset(
+        collected, "classify", seed=0, skip_bad=True, resize=resize, split_file=split
+    )
     for name, by_split in data.counts().items():
         counts[name].update(by_split)
     return data.fingerprint
@@ -89,8 +136,14 @@ def check_dataset(
     input_size: int = 200,
     cache_dir: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    channels: int = 1,
+    resize: str = "stretch",
+    split: Path | str | None = None,
 ) -> CheckReport:
     """Detect the layout of ``path``, decode every file, and report counts and bad files.
+
+    ``channels`` and ``resize`` decode as training would (and warm its cache); ``split``
+    checks a split file (see ``_split_file``): its problems are reported like bad files.
 
     Raises only when there is nothing to check (missing path, empty folder, no known
     layout, unknown ``format``); every problem inside the data is in the report instead.
@@ -99,8 +152,9 @@ def check_dataset(
         check_task(task)
     input_size = check_input_size(input_size)
     collected = collect(
-        Path(path), format=format, input_size=input_size, cache_dir=cache_dir, progress=progress
-    )
+        Path(path), format=format, input_size=input_size, cache_dir=cache_dir, progress=progress,
+        channels=channels, resize=resize,
+    )  # fmt: skip
     scan, decoded = collected.scan, collected.decoded
     problems = list(collected.problems)
     if task is not None and (why := require_masks(scan, task)):
@@ -112,8 +166,16 @@ def check_dataset(
         counts[scan.items[i].label]["total"] += 1
     problems += _small_classes(counts, {p.path for p in problems}, scan.format)
     fingerprint = None
-    if all(count["total"] >= 3 for count in counts.values()):
-        fingerprint = _split_counts(collected, counts)
+    least = 3 if split is None else 1  # a split file may give a class no val or test image
+    if all(count["total"] >= least for count in counts.values()):
+        try:
+            fingerprint = _split_counts(
+                collected, counts, resize, None if split is None else Path(split)
+            )
+        except DataError as error:
+            if split is None:
+                raise
+            problems.append(Problem(str(split), error.message.split(": ", 1)[-1]))
     sizes = collections.Counter(f"{w}x{h}" for w, h in decoded.sizes[decoded.ok].tolist())
     return CheckReport(
         root=str(path),
@@ -125,4 +187,8 @@ def check_dataset(
         masks=scan.mask_kind,
         problems=tuple(sorted(problems, key=lambda p: p.path)),
         fingerprint=None if problems else fingerprint,
+        colour=_colour(collected),
+        channels=channels,
+        resize=resize,
+        split_file=None if split is None else str(split),
     )

@@ -1,4 +1,5 @@
-"""Decoding: images to one channel at the input size, masks to 0/1, VOC boxes to filled masks.
+"""Decoding: images through the preprocessing (channels, resize policy, input size), masks
+to 0/1 through the same geometry, VOC boxes to filled masks.
 
 Every failure becomes a :class:`Problem` naming the file, never an exception, so that one
 pass reports every bad file and ``skip_bad`` can leave them out.
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from gensynth.data._formats import Item, Problem, Scan
+from gensynth.data.preprocess import Preprocessing, geometry_of, prepare_image, prepare_mask
 
 __all__ = ["BadFile", "Decoded", "decode_image", "decode_items", "decode_mask", "voc_boxes"]
 
@@ -32,7 +34,7 @@ class BadFile(Exception):
 class Decoded:
     """The decoded usable samples of a scan, in scan order, and the files that failed."""
 
-    images: np.ndarray  # uint8 (n_ok, size, size)
+    images: np.ndarray  # uint8 (n_ok, size, size) grey, or (n_ok, 3, size, size) RGB
     masks: np.ndarray | None  # uint8 0/1 (n_ok, size, size)
     ok: np.ndarray  # int64 indices into scan.items
     sizes: np.ndarray  # int32 (n_items, 2): original (width, height); -1 where unreadable
@@ -65,29 +67,32 @@ def _gray(image):
     return image.convert("L")
 
 
-def decode_image(path: Path, rel: str, size: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """One image as uint8 ``(size, size)`` grey, and its original (width, height)."""
-    from PIL import Image
+def _prep(prep: Preprocessing | int) -> Preprocessing:
+    """A bare input size means the default preprocessing (grey, stretched) at that size."""
+    return prep if isinstance(prep, Preprocessing) else Preprocessing(input_size=int(prep))
 
+
+def decode_image(
+    path: Path, rel: str, prep: Preprocessing | int
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """One image through :func:`~gensynth.data.preprocess.prepare_image`: uint8 ``(S, S)``
+    grey or ``(3, S, S)`` RGB, and its original (width, height)."""
     with _open(path, rel) as image:
         original = image.size
-        gray = _gray(image)
-    if gray.size != (size, size):
-        gray = gray.resize((size, size), Image.Resampling.BILINEAR)
-    return np.asarray(gray, dtype=np.uint8), original
+        array = prepare_image(image, _prep(prep))
+    return array, original
+
+
+_CUT = "its defect lies outside the centre square that --resize crop keeps"
 
 
 def decode_mask(
-    path: Path, rel: str, size: int, expected: tuple[int, int], threshold: int
+    path: Path, rel: str, prep: Preprocessing | int, expected: tuple[int, int], threshold: int
 ) -> np.ndarray:
-    """A mask image as 0/1 at ``size`` (nearest); its size must equal its image's.
-
-    A defect that nearest sampling would miss entirely (a hairline crack in a large image)
-    is kept as the output pixels it touches: an empty mask means a defect-free image to the
-    defect/no-defect decision, so a defect must never vanish from its mask.
+    """A mask image as 0/1 through its image's geometry (nearest); its size must equal its
+    image's. A defect never vanishes (see :func:`~gensynth.data.preprocess.prepare_mask`);
+    one that a crop would cut away entirely makes the file bad, not defect-free.
     """
-    from PIL import Image
-
     with _open(path, rel) as image:
         if image.size != expected:
             w, h = image.size
@@ -95,14 +100,10 @@ def decode_mask(
                 rel, f"mask is {w}x{h}, expected {expected[0]}x{expected[1]} like its image"
             )
         binary = np.asarray(_gray(image), dtype=np.uint8) > threshold
-    if binary.shape != (size, size):
-        small = Image.fromarray(binary.astype(np.uint8) * 255, "L")
-        resized = np.asarray(small.resize((size, size), Image.Resampling.NEAREST)) > 127
-        if binary.any() and not resized.any():
-            touched = Image.fromarray(binary.astype(np.float32), "F")
-            resized = np.asarray(touched.resize((size, size), Image.Resampling.BOX)) > 0
-        binary = resized
-    return binary.astype(np.uint8)
+    mask, cut = prepare_mask(binary, _prep(prep))
+    if cut:
+        raise BadFile(rel, _CUT)
+    return mask
 
 
 def voc_boxes(path: Path, rel: str) -> tuple[tuple[int, int] | None, list[tuple[float, ...]]]:
@@ -128,39 +129,58 @@ def voc_boxes(path: Path, rel: str) -> tuple[tuple[int, int] | None, list[tuple[
     return frame, boxes
 
 
-def box_mask(path: Path, rel: str, size: int, original: tuple[int, int]) -> np.ndarray:
-    """VOC boxes filled into a 0/1 mask at ``size``; coordinates are 1-based, inclusive."""
+def box_mask(
+    path: Path, rel: str, prep: Preprocessing | int, original: tuple[int, int]
+) -> np.ndarray:
+    """VOC boxes filled into a 0/1 mask through the image's geometry; coordinates are
+    1-based, inclusive. A box cut away entirely by a crop makes the file bad."""
+    prep = _prep(prep)
     frame, boxes = voc_boxes(path, rel)
     fw, fh = frame or original
-    mask = np.zeros((size, size), np.uint8)
+    geometry = geometry_of(*original, prep)
+    left, top, right, bottom = geometry.box
+    (nw, nh), size = geometry.resized, prep.input_size
+    # the kept box of the original, in the annotation's frame
+    bx, by = left * fw / original[0], top * fh / original[1]
+    bw, bh = (right - left) * fw / original[0], (bottom - top) * fh / original[1]
+    mask = np.zeros((nh, nw), np.uint8)
     for xmin, ymin, xmax, ymax in boxes:
-        x0, x1 = int((xmin - 1) * size / fw), int(np.ceil(xmax * size / fw))
-        y0, y1 = int((ymin - 1) * size / fh), int(np.ceil(ymax * size / fh))
+        x0, x1 = int((xmin - 1 - bx) * nw / bw), int(np.ceil((xmax - bx) * nw / bw))
+        y0, y1 = int((ymin - 1 - by) * nh / bh), int(np.ceil((ymax - by) * nh / bh))
         mask[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = 1
+    if boxes and not mask.any() and geometry.box != (0, 0, *original):
+        raise BadFile(rel, _CUT)
+    if (nw, nh) != (size, size):
+        mask = np.pad(mask, geometry.padding, mode="edge")
     return mask
 
 
-def _decode_one(scan: Scan, item: Item, size: int):
+def _decode_one(scan: Scan, item: Item, prep: Preprocessing):
     root = scan.root
-    image, original = decode_image(root / item.image, item.image, size)
+    image, original = decode_image(root / item.image, item.image, prep)
     mask = None
     if item.mask is not None:
-        mask = decode_mask(root / item.mask, item.mask, size, original, scan.mask_threshold)
+        mask = decode_mask(root / item.mask, item.mask, prep, original, scan.mask_threshold)
     elif item.boxes is not None:
-        mask = box_mask(root / item.boxes, item.boxes, size, original)
+        mask = box_mask(root / item.boxes, item.boxes, prep, original)
     return image, mask, original
 
 
-def decode_items(scan: Scan, size: int, progress: Progress | None = None) -> Decoded:
-    """Decode every item of ``scan``; bad files are collected, not raised."""
-    n = len(scan.items)
-    images = np.zeros((n, size, size), np.uint8)
+def decode_items(
+    scan: Scan, prep: Preprocessing | int, progress: Progress | None = None
+) -> Decoded:
+    """Decode every item of ``scan`` (a bare size: grey, stretched); bad files are collected,
+    not raised."""
+    prep = _prep(prep)
+    n, size = len(scan.items), prep.input_size
+    shape = (n, size, size) if prep.channels == 1 else (n, prep.channels, size, size)
+    images = np.zeros(shape, np.uint8)
     masks = np.zeros((n, size, size), np.uint8) if scan.mask_kind else None
     sizes = np.full((n, 2), -1, np.int32)
     ok, problems = [], []
     for i, item in enumerate(scan.items):
         try:
-            image, mask, original = _decode_one(scan, item, size)
+            image, mask, original = _decode_one(scan, item, prep)
         except BadFile as bad:
             problems.append(bad.problem)
         else:

@@ -154,7 +154,3 @@ def scan_folder(root: Path, format: str | None = None) -> Scan:
     scan.items.sort(key=lambda item: (rank[item.label], natural_key(item.image)))
     scan.problems.sort(key=lambda p: natural_key(p.path))
     return scan
-
-
-# The readers register themselves on import.
-from gensynth.data import _readers  # noqa: E402, F401

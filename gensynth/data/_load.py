@@ -15,7 +15,9 @@ from gensynth.data import _cache, _decode
 from gensynth.data._classes import HIDDEN, is_image
 from gensynth.data._formats import DETECT_ORDER, FORMATS, Problem, Scan, scan_folder
 from gensynth.data._split import fingerprint, stratified_split
+from gensynth.data._split_file import SplitFile, read_split_file
 from gensynth.data.dataset import DefectDataset
+from gensynth.data.preprocess import Preprocessing
 from gensynth.errors import ConfigError, DataError
 
 __all__ = [
@@ -131,8 +133,13 @@ def collect(
     cache_dir: Path | None = None,
     progress: Progress | None = None,
     task: str | None = None,
+    channels: int = 1,
+    resize: str = "stretch",
 ) -> Collected:
-    """Scan ``root`` and decode it at ``input_size``, from the cache when nothing changed."""
+    """Scan ``root`` and decode it at ``input_size`` with ``channels`` and the ``resize``
+    policy (see :class:`~gensynth.data.preprocess.Preprocessing`), from the cache when
+    nothing changed."""
+    prep = Preprocessing(channels=channels, input_size=input_size, resize=resize)  # type: ignore[arg-type]
     if format in (None, "generic-cls"):
         _refuse_lone_class_folder(Path(root))
     scan = scan_folder(Path(root), format)
@@ -144,11 +151,11 @@ def collect(
             hint="add images of another class, or use --task segment on a folder with masks",
         )
     folder = _cache.cache_folder(cache_dir)
-    key = _cache.folder_key(scan, input_size)
+    key = _cache.folder_key(scan, prep)
     entry = _cache.read_entry(folder, key)
-    if entry is not None and _fits(entry, scan):
+    if entry is not None and _fits(entry, scan, prep):
         return Collected(scan, _from_entry(entry), from_cache=True)
-    decoded = _decode.decode_items(scan, input_size, progress)
+    decoded = _decode.decode_items(scan, prep, progress)
     arrays = {
         "images": decoded.images,
         "masks": decoded.masks,
@@ -159,9 +166,11 @@ def collect(
     return Collected(scan, decoded, from_cache=False)
 
 
-def _fits(entry: dict, scan: Scan) -> bool:
+def _fits(entry: dict, scan: Scan, prep: Preprocessing) -> bool:
     want_masks = scan.mask_kind is not None
-    return "images" in entry and ("masks" in entry) == want_masks and "ok" in entry
+    if "images" not in entry or ("masks" in entry) != want_masks or "ok" not in entry:
+        return False
+    return entry["images"].ndim == (3 if prep.channels == 1 else 4)
 
 
 def _from_entry(entry: dict) -> _decode.Decoded:
@@ -184,8 +193,17 @@ def bad_files_error(root: Path, problems: list[Problem]) -> DataError:
     )
 
 
-def build_dataset(collected: Collected, task: Task, seed: int, skip_bad: bool) -> DefectDataset:
-    """The DefectDataset of a collected folder: labels, split and fingerprint."""
+def build_dataset(
+    collected: Collected,
+    task: Task,
+    seed: int,
+    skip_bad: bool,
+    *,
+    resize: str = "stretch",
+    split_file: Path | str | None = None,
+) -> DefectDataset:
+    """The DefectDataset of a collected folder: labels, split (seeded, or from
+    ``split_file``: see ``_split_file``) and fingerprint."""
     scan, decoded = collected.scan, collected.decoded
     items = [scan.items[i] for i in decoded.ok]
     class_names = scan.class_names
@@ -201,10 +219,19 @@ def build_dataset(collected: Collected, task: Task, seed: int, skip_bad: bool) -
     problems = collected.problems
     if problems and not skip_bad:
         raise bad_files_error(scan.root, problems)
-    split = stratified_split(labels, class_names, seed, root=str(scan.root))
     paths = tuple(item.image for item in items)
+    fixed = None
+    if split_file is not None:
+        fixed = read_split_file(split_file, [item.image for item in scan.items])
+        split = _usable_split(fixed, paths, scan.root)
+    else:
+        split = stratified_split(labels, class_names, seed, root=str(scan.root))
     size = int(decoded.images.shape[-1])
-    print_ = fingerprint(scan.format, paths, [i.label for i in items], split, size)
+    channels = 1 if decoded.images.ndim == 3 else int(decoded.images.shape[1])
+    print_ = fingerprint(
+        scan.format, paths, [i.label for i in items], split, size, channels=channels,
+        resize=resize, split_file="" if fixed is None else fixed.sha256,
+    )  # fmt: skip
     return DefectDataset(
         task=task,
         format=scan.format,
@@ -217,7 +244,22 @@ def build_dataset(collected: Collected, task: Task, seed: int, skip_bad: bool) -
         paths=paths,
         fingerprint=print_,
         skipped=tuple(p.path for p in problems),
+        resize=resize,
+        split_file=None if fixed is None else fixed.record(),
     )
+
+
+def _usable_split(fixed: SplitFile, paths: tuple[str, ...], root: Path) -> np.ndarray:
+    """The split file's codes of the usable images; every part must keep an image."""
+    split = fixed.codes(paths)
+    for code, name in enumerate(("train", "val", "test")):
+        if not np.any(split == code):
+            raise DataError(
+                f"split file {fixed.path!r}: every {name} image of {str(root)!r} is a bad "
+                f"file, expected at least one usable {name} image",
+                hint="gensynth data check lists the bad files; fix them or list others",
+            )
+    return split
 
 
 def load_dataset(
@@ -230,15 +272,23 @@ def load_dataset(
     skip_bad: bool = False,
     cache_dir: Path | None = None,
     progress: Progress | None = None,
+    channels: int = 1,
+    resize: str = "stretch",
+    split: Path | str | None = None,
 ) -> DefectDataset:
     """Load a defect data set for ``task`` at ``input_size``: the synthetic one or a folder.
 
     ``source="synthetic"`` (the string) is the built-in NEU-like set: 6 classes × 300 for
     classify, inclusion/patches/scratches × 300 for segment, all with masks, generated from
     ``seed``. Anything else is a folder in a supported layout, detected or named by
-    ``format`` (see ``gensynth.data.FORMATS``). Images become one channel resized to
-    ``input_size`` (bilinear; masks nearest). The split is seeded and stratified (see
-    ``_split``); decoding is cached (see ``_cache``), so a second load takes about a second.
+    ``format`` (see ``gensynth.data.FORMATS``). Images become ``channels`` channels (1: grey,
+    the default; 3: RGB, colour kept) at ``input_size`` square by the ``resize`` policy
+    (``stretch``, the default, squashes; ``pad`` and ``crop`` keep the aspect ratio; bilinear;
+    masks nearest, through the same geometry; see ``gensynth.data.preprocess``). The
+    synthetic set is grey: with ``channels=3`` its grey plane is repeated into R, G and B.
+    The split is seeded and stratified (see ``_split``), or read from ``split``, a CSV of
+    ``path,split`` rows (see ``_split_file``); decoding is cached (see ``_cache``), so a
+    second load takes about a second.
 
     A bad file (corrupt or truncated image, wrong-size mask, missing mask, unknown class)
     raises DataError listing the first few; ``skip_bad=True`` leaves them out and lists them
@@ -246,10 +296,16 @@ def load_dataset(
     """
     task = check_task(task)
     input_size = check_input_size(input_size)
+    Preprocessing(channels=channels, input_size=input_size, resize=resize)  # type: ignore[arg-type]
     if isinstance(source, str) and source == SYNTHETIC:
         if format is not None:
             raise ConfigError(f"format: the synthetic set has no format to choose, got {format!r}")
-        return _load_synthetic(task, input_size, seed, cache_dir, progress)
+        if split is not None:
+            raise ConfigError(
+                "--split: the synthetic set has its own seeded split, expected a data folder",
+                hint="pass --data FOLDER with --split FILE, or leave --split out",
+            )
+        return _load_synthetic(task, input_size, seed, cache_dir, progress, channels, resize)
     collected = collect(
         Path(source),
         format=format,
@@ -257,8 +313,10 @@ def load_dataset(
         cache_dir=cache_dir,
         progress=progress,
         task=task,
+        channels=channels,
+        resize=resize,
     )
-    return build_dataset(collected, task, seed, skip_bad)
+    return build_dataset(collected, task, seed, skip_bad, resize=resize, split_file=split)
 
 
 def _synthetic_arrays(task: Task, seed: int, cache_dir: Path | None, progress: Progress | None):
@@ -279,9 +337,17 @@ def _synthetic_arrays(task: Task, seed: int, cache_dir: Path | None, progress: P
 
 
 def _load_synthetic(
-    task: Task, input_size: int, seed: int, cache_dir: Path | None, progress: Progress | None
+    task: Task,
+    input_size: int,
+    seed: int,
+    cache_dir: Path | None,
+    progress: Progress | None,
+    channels: int = 1,
+    resize: str = "stretch",
 ) -> DefectDataset:
-    """The built-in set: generated at its native 200 px (cached), then resized."""
+    """The built-in set: generated at its native 200 px (cached), then resized; grey, or
+    the grey plane repeated into ``channels``. Its images are square, so every ``resize``
+    policy gives the same pixels; the policy is recorded as the one the model expects."""
     from gensynth.data._synth import SYNTH_VERSION, synth_classes
 
     images, masks, labels, names = _synthetic_arrays(task, seed, cache_dir, progress)
@@ -290,19 +356,22 @@ def _load_synthetic(
     split = stratified_split(labels, classes, seed)
     source = f"synthetic-v{SYNTH_VERSION}-seed{seed}"
     print_ = fingerprint(
-        SYNTHETIC, paths, [classes[k] for k in labels], split, input_size, source=source
-    )
+        SYNTHETIC, paths, [classes[k] for k in labels], split, input_size, source=source,
+        channels=channels, resize=resize,
+    )  # fmt: skip
+    grey = resize_stack(images, input_size)
     return DefectDataset(
         task=task,
         format=SYNTHETIC,
         root=f"{SYNTHETIC}:seed={seed}",
         class_names=classes,
-        images=resize_stack(images, input_size),
+        images=grey if channels == 1 else np.repeat(grey[:, None], channels, axis=1),
         labels=np.asarray(labels, dtype=np.int64),
         masks=resize_stack(masks, input_size, mask=True),
         split=split,
         paths=paths,
         fingerprint=print_,
+        resize=resize,
     )
 
 

@@ -66,11 +66,19 @@ def fingerprint(
     split: np.ndarray,
     input_size: int,
     source: str = "",
+    *,
+    channels: int = 1,
+    resize: str = "stretch",
+    split_file: str = "",
 ) -> str:
-    """A short, stable hash of what a model saw: files, labels, split and input size.
+    """A short, stable hash of what a model saw: files, labels, split, input size, channels
+    and resize policy.
 
     ``source`` adds what the file list cannot tell (the generator version and seed of the
-    synthetic set). The folder's own location is left out, so a moved copy keeps its print.
+    synthetic set); ``split_file`` the digest of a ``--split`` file. The folder's own location
+    is left out, so a moved copy keeps its print. Channels, resize policy and split file enter
+    the hash only when they differ from the defaults (grey, stretch, seeded split), so the
+    prints of data loaded the way it always was stay what they were.
     """
     order = sorted(range(len(paths)), key=lambda i: paths[i])
     body = {
@@ -79,5 +87,7 @@ def fingerprint(
         "input_size": int(input_size),
         "files": [[paths[i], labels[i], int(split[i])] for i in order],
     }
+    extra = {"channels": int(channels), "resize": resize, "split_file": split_file}
+    body |= {k: v for k, v in extra.items() if v not in (1, "stretch", "")}
     text = json.dumps(body, separators=(",", ":"), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

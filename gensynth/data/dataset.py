@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
+from gensynth.data.preprocess import Preprocessing
 from gensynth.errors import DataError
 from gensynth.vocabulary import Task
 
@@ -21,12 +22,16 @@ _SPLIT_CODE = {"train": 0, "val": 1, "test": 2}
 class DefectDataset:
     """Decoded images at one input size, with labels, optional masks and a fixed split.
 
-    - ``images``: uint8 ``(N, H, W)`` grayscale, already resized to the configured size.
+    - ``images``: uint8 ``(N, H, W)`` grayscale or ``(N, 3, H, W)`` RGB, already through the
+      preprocessing (channels, resize policy, input size: :attr:`preprocessing`).
     - ``labels``: int64 ``(N,)`` index into ``class_names`` (for segmentation: the defect type).
     - ``masks``: uint8 ``(N, H, W)`` with 1 on defect pixels, or None where unknown.
     - ``split``: int8 ``(N,)`` with 0 train, 1 val, 2 test (seeded, stratified, recorded).
     - ``fingerprint``: hash of the file list, labels, split and size; goes into studies/models.
     - ``skipped``: paths (relative to ``root``) of bad files left out by ``skip_bad``.
+    - ``resize``: the resize policy the images went through (``stretch``, ``pad``, ``crop``).
+    - ``split_file``: ``{"path", "sha256"}`` of the ``--split`` file the split came from, or
+      None for the seeded split.
     """
 
     task: Task
@@ -40,15 +45,29 @@ class DefectDataset:
     paths: tuple[str, ...]
     fingerprint: str
     skipped: tuple[str, ...] = ()
+    resize: str = "stretch"
+    split_file: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.images)
         if len(self.labels) != n or len(self.split) != n or len(self.paths) != n:
             raise DataError("images, labels, split and paths must have the same length")
-        if self.masks is not None and self.masks.shape != self.images.shape:
-            raise DataError(
-                f"masks must match images, expected {self.images.shape}, got {self.masks.shape}"
-            )
+        if self.images.ndim not in (3, 4):
+            raise DataError(f"images: expected (N, H, W) or (N, C, H, W), got {self.images.shape}")
+        plane = (n, *self.images.shape[-2:])
+        if self.masks is not None and self.masks.shape != plane:
+            raise DataError(f"masks must match images, expected {plane}, got {self.masks.shape}")
+
+    @property
+    def channels(self) -> int:
+        """1 for grayscale ``(N, H, W)`` images, else their channel count."""
+        return 1 if self.images.ndim == 3 else int(self.images.shape[1])
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """How an image file became one of :attr:`images` (recorded with every model)."""
+        resize: Any = self.resize
+        return Preprocessing(channels=self.channels, input_size=self.input_size, resize=resize)
 
     @property
     def input_size(self) -> int:

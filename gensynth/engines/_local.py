@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from gensynth.engines._base import ENGINES, Engine
-from gensynth.errors import TrialFailed
+from gensynth.errors import TrialFailed, debug_enabled
 from gensynth.search.runner import TrialRunner, count_complete
 
 if TYPE_CHECKING:
@@ -82,7 +81,7 @@ def _optuna_quiet() -> Iterator[None]:
     with their reasons instead, so only its errors pass, unless ``GENSYNTH_DEBUG`` is set."""
     import optuna
 
-    if os.environ.get("GENSYNTH_DEBUG"):
+    if debug_enabled():
         yield
         return
     saved = optuna.logging.get_verbosity()

@@ -194,13 +194,16 @@ def _rate(reference: ArchSpec, data: DefectDataset, config: TrainConfig) -> floa
     """Time a few training steps of ``reference`` (the first one warms up and is not counted)."""
     import torch
 
-    from gensynth.training import augment_batch, num_threads, prepare, to_input
+    from gensynth.training import augment_batch, num_threads, prepare, resolve_device, to_input
 
+    device = resolve_device(config.device, amp=config.amp)  # timed where the trials train
     batch = config.batch_size
     prepared = prepare(data, "train", input_size=config.input_size,
                        max_samples=batch * PROBE_STEPS, seed=config.seed,
                        need_masks=reference.task == "segment")  # fmt: skip
     model = reference.build().train().to(memory_format=torch.channels_last)
+    if device.type != "cpu":
+        model.to(device.target)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     generator = torch.Generator().manual_seed(0)
     timed, images = 0.0, 0
@@ -211,10 +214,14 @@ def _rate(reference: ArchSpec, data: DefectDataset, config: TrainConfig) -> floa
             idx = torch.arange(step * batch, (step + 1) * batch)
             started = time.perf_counter()
             x, _ = augment_batch(prepared.images[idx], None, generator)
-            out = model(to_input(x).contiguous(memory_format=torch.channels_last))
+            x = x if device.type == "cpu" else x.to(device.target)
+            with device.autocast():
+                out = model(to_input(x).contiguous(memory_format=torch.channels_last))
             optimizer.zero_grad()
             out.float().square().mean().backward()
             optimizer.step()
+            if device.type != "cpu":
+                torch.cuda.synchronize()
             if step:
                 timed, images = timed + time.perf_counter() - started, images + len(idx)
     return images / timed if timed > 0 else 100.0

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gensynth.errors import GensynthError
+from gensynth.errors import GensynthError, RequirementUnmet
 from gensynth.modeldir import write_metrics
 from gensynth.search.events import ExploreEvents
 from gensynth.search.screen import SCREEN_FACTOR, SpeedScreen, screen_candidates
@@ -131,9 +131,13 @@ def finalize(
     finalists = _train_finalists(session, chosen_records, out, events, stop)
     events.stage("latency")
     comparison, labels, base = _time(session, finalists, baseline)
+    runs = _settle(session, finalists, events)
     selection = select_winner(
-        finalists, session.spec.utility, accuracy_min=session.spec.accuracy_min
-    )
+        finalists, session.spec.utility, accuracy_min=session.spec.accuracy_min,
+        accuracy_slack=session.spec.accuracy_slack, latency_budget_ms=session.spec.latency_ms,
+        timing_runs=runs, fastest=session.spec.fastest or None,
+        reference_floor=not session.spec.fastest,
+    )  # fmt: skip
     if selection.winner is None:
         raise _unmet(session, selection)
     chosen = selection.winner
@@ -173,8 +177,16 @@ def _finalists(
     pool = pick_finalists(records, SCREEN_FACTOR * count, reference)
     if reference is None or len(pool) < 2:
         return pool[: count + (reference is not None)], None
+    candidates, promotion = pool[1:], None
+    if session.spec.promote:  # the best few trained longer on the proxy first
+        from gensynth.search.promote import promote_session
+
+        events.stage("promote", min(session.spec.promote, len(candidates)))
+        candidates, promotion = promote_session(session, reference, candidates,
+                                                session.spec.promote)  # fmt: skip
     events.stage("screen", len(pool) - 1)
-    kept, screen = screen_candidates(session, reference, pool[1:], count)
+    kept, screen = screen_candidates(session, reference, candidates, count)
+    screen = dataclasses.replace(screen, promotion=promotion)
     events.screened(screen)
     return [reference, *kept], screen
 
@@ -204,7 +216,7 @@ def _train_finalists(
     spec = session.spec
     config = TrainConfig.full(
         spec.task, epochs=spec.final_epochs, seed=spec.seed, threads=spec.threads,
-        time_budget=finalist_time_budget(session.plan),
+        time_budget=finalist_time_budget(session.plan), device=spec.device,
     )  # fmt: skip
     finalists = []
     for index, record in enumerate(records):
@@ -250,6 +262,26 @@ def _time(
     return comparison, labels, labels[-1] if baseline else None
 
 
+def _settle(session: ExploreSession, finalists: list[Finalist], events: ExploreEvents) -> int:
+    """Time the finalists again while a latency verdict is within the noise (see
+    :mod:`gensynth.search.noise`); the number of timing runs."""
+    from gensynth.backends import FreshModel, compare_latency_fresh
+    from gensynth.prototypes import spec_from_dict
+    from gensynth.search.noise import settle
+
+    spec = session.spec
+
+    def again() -> tuple[LatencyResult, ...]:
+        events.message("  a latency verdict is within the noise: timing the finalists again")
+        items = [FreshModel(spec_from_dict(f.record.spec or {}), f.model_dir / WEIGHTS_FILE,
+                            f.macs, _label(f)) for f in finalists]  # fmt: skip
+        return compare_latency_fresh(
+            items, backend=spec.backend, batch=spec.batch, threads=spec.threads
+        ).results
+
+    return settle(finalists, again, spec.latency_ms)
+
+
 def _label(finalist: Finalist) -> str:
     return "reference" if finalist.role == "reference" else f"trial-{finalist.record.number}"
 
@@ -268,9 +300,9 @@ def _baseline_item(session: ExploreSession, like: ArchSpec) -> FreshModel:
     return FreshModel(ref, None, int(count_costs(ref).macs), name)
 
 
-def _unmet(session: ExploreSession, selection: Selection) -> GensynthError:
+def _unmet(session: ExploreSession, selection: Selection) -> RequirementUnmet:
     closest = selection.closest
-    return GensynthError(
+    return RequirementUnmet(
         f"no finalist reached --accuracy-min {session.spec.accuracy_min:g}%: the closest is "
         f"trial #{closest.record.number} at {closest.val_metric:.2f}% on validation "
         f"({closest.model_dir})",
@@ -350,7 +382,7 @@ def _proxy_weights(session: ExploreSession, best: TrialRecord, model_dir: Path) 
 
     from gensynth.modeldir import load_weights, save_model_dir
     from gensynth.prototypes import spec_from_dict
-    from gensynth.training import costs_of, evaluate
+    from gensynth.training import costs_of, evaluate, preprocessing_of
 
     spec = spec_from_dict(best.spec or {})
     model = spec.build()
@@ -372,19 +404,25 @@ def _proxy_weights(session: ExploreSession, best: TrialRecord, model_dir: Path) 
         "test": evaluate(model, session.data, split="test", **evaluate_at),
         "val": evaluate(model, session.data, split="val", **evaluate_at),
         "note": "proxy-trained weights from the search (--final-epochs 0), tested once",
-        **costs_of(spec, model),
+        **costs_of(spec),
         "seed": best.user_attrs.get(Attr.SEED),
+        "preprocessing": preprocessing_of(spec, session.data),
+        # class names for the ONNX metadata (predict) and the model card
+        "data": {
+            "source": session.spec.data,
+            "fingerprint": session.data.fingerprint,
+            "class_names": list(session.data.class_names),
+        },
     }
     save_model_dir(model_dir, spec, model, metrics)
     return metrics
 
 
 def _export(model_dir: Path) -> dict[str, Any]:
-    from gensynth.backends import export_onnx
-    from gensynth.modeldir import load_model_dir
+    from gensynth.deploy import export_model_dir
 
-    loaded = load_model_dir(model_dir)
-    report = export_onnx(loaded.model, loaded.spec.input_shape, model_dir / ONNX_FILE)
+    # With the gensynth metadata (classes, preprocessing, decision rule) that predict reads.
+    report, _ = export_model_dir(model_dir, model_dir / ONNX_FILE)
     return {"path": str(report.path), "max_abs_diff": report.max_abs_diff, "opset": report.opset}
 
 

@@ -120,6 +120,11 @@ class Generator:
     def reference(self) -> Proposal:
         """The task's hand design (``plain``, ``anet``) repaired into the limits like any other.
 
+        With a latency budget and no MACs band (latency-first), it is scaled to the budget by
+        measured latency, grown or shrunk (:func:`~gensynth.constraints.latency.
+        scale_to_latency`), not by MACs; a budget even its smallest variant misses raises a
+        ConstraintError naming the smallest latency measured.
+
         Generative synthesis starts from a prototype: the search's first trial is this design,
         so its score is in the study and the first mutations start from it.
         """
@@ -302,7 +307,16 @@ class Generator:
         elif self.params_limit is not None:
             limit = self.params_limit.max_params
             spec = bisect_width(spec, _params, 0.85 * limit, limit) or spec
-        if self.latency is not None and self.band is None:
+        if self.latency is not None and self.band is None and origin == "reference":
+            from gensynth.constraints.latency import scale_to_latency
+
+            # Latency-first: the hand design uses the budget (grown or shrunk by measured
+            # latency); a budget nothing reaches stops here, before any training.
+            scaled = scale_to_latency(spec, self.latency)
+            spec = scaled.spec
+            notes.append(f"scaled by measured latency to {scaled.median_ms:.3g} ms "
+                         f"({scaled.multiplier:.2f}x its widths)")  # fmt: skip
+        elif self.latency is not None and self.band is None:
             from gensynth.constraints.latency import repair_latency
 
             repaired = repair_latency(spec, self.latency.budget_ms, indicator=self.latency)

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gensynth.errors import GensynthError, TrialFailed
+from gensynth.errors import GensynthError, TrialFailed, debug_enabled
 from gensynth.search.events import ExploreEvents
 from gensynth.search.stop import StopSignal
 from gensynth.studies.records import (
@@ -120,7 +120,7 @@ class TrialRunner:
         except Exception as error:  # a candidate the stack cannot run: recorded, the run goes on
             reason = f"{type(error).__name__}: {error}"[:500]
             trial.set_user_attr(Attr.FAIL_REASON, reason)
-            if os.environ.get("GENSYNTH_DEBUG"):
+            if debug_enabled():
                 raise
             raise TrialFailed(reason) from error
 

@@ -5,6 +5,11 @@ latency does not depend on the weights. So the candidates the finalist rule woul
 (up to SCREEN_FACTOR per finalist place) are built with untrained weights and timed side
 by side with the reference, on the deployment backend, in a fresh process; the most
 accurate ones within the allowance fill the places, and the slower ones are not trained.
+In a latency-first search (``--latency``, no MACs band) they are timed against the budget
+instead: a candidate over it by more than the allowance cannot win (the finals drop a
+finalist over the budget), so it is not trained. With ``--accuracy-min`` alone ("accurate
+enough, as fast as possible") only candidates at least SLACK_SPEEDUP faster than the
+reference are trained: the finals' time goes to cheaper nets that may also meet it.
 """
 
 from __future__ import annotations
@@ -14,9 +19,17 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from gensynth.search.selection import block_ratio, keep_fast, latency_slack, too_slow
+from gensynth.search.selection import (
+    LATENCY_TOLERANCE,
+    SLACK_SPEEDUP,
+    block_ratio,
+    keep_fast,
+    latency_slack,
+    too_slow,
+)
 
 if TYPE_CHECKING:
+    from gensynth.search.promote import Promotion
     from gensynth.search.session import ExploreSession
     from gensynth.studies.records import TrialRecord
 
@@ -36,6 +49,10 @@ class SpeedScreen:
     reference_ms: float
     kept: tuple[int, ...]
     seconds: float
+    #: "reference"; "budget" (the ratios are then median / budget); "faster" (--accuracy-min
+    #: alone: only candidates faster than the reference by SLACK_SPEEDUP are kept)
+    against: str = "reference"
+    promotion: Promotion | None = None  # the longer proxy runs before the screen, if any
 
     @property
     def timed(self) -> tuple[int, ...]:
@@ -50,6 +67,7 @@ class SpeedScreen:
         return {
             "rule": "candidates timed with untrained weights beside the reference; only those "
             "not slower (round by round, within the allowance) are trained in full",
+            "against": self.against,
             "allowed": self.slack,
             "reference_ms": self.reference_ms,
             "candidates": [
@@ -57,6 +75,7 @@ class SpeedScreen:
                 for n in self.timed
             ],
             "seconds": self.seconds,
+            "promotion": None if self.promotion is None else self.promotion.to_json(),
         }
 
 
@@ -78,11 +97,22 @@ def screen_candidates(
         items, backend=spec.backend, batch=spec.batch, threads=spec.threads
     )
     ours, *theirs = comparison.results
-    ratios = {
-        record.number: block_ratio(result.block_medians_ms, ours.block_medians_ms)
-        for record, result in zip(candidates, theirs, strict=True)
-    }
-    slack = latency_slack(ours.block_spread)
+    budget_ms = getattr(spec, "latency_ms", None)
+    against = "budget" if budget_ms is not None else "reference"
+    ratios: dict[int, float | None]
+    if budget_ms is not None:  # latency-first: the budget decides
+        budget = budget_ms
+        ratios = {record.number: result.median_ms / budget
+                  for record, result in zip(candidates, theirs, strict=True)}  # fmt: skip
+        slack = LATENCY_TOLERANCE
+    else:
+        ratios = {
+            record.number: block_ratio(result.block_medians_ms, ours.block_medians_ms)
+            for record, result in zip(candidates, theirs, strict=True)
+        }
+        slack = latency_slack(ours.block_spread)
+        if getattr(spec, "fastest", False):  # accurate enough, as fast as possible
+            slack, against = -SLACK_SPEEDUP, "faster"
     kept = keep_fast(candidates, ratios, count, slack)
     screen = SpeedScreen(
         ratios=ratios,
@@ -90,5 +120,6 @@ def screen_candidates(
         reference_ms=ours.median_ms,
         kept=tuple(r.number for r in kept),
         seconds=time.perf_counter() - start,
+        against=against,
     )
     return kept, screen

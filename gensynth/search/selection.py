@@ -14,7 +14,18 @@ the reference by the same test, timed with untrained weights (latency does not d
 them): a finalist that cannot qualify on speed is not worth its training time.
 
 The winner is the qualifying finalist with the highest NetScore: the generative-synthesis
-objective, argmax U subject to the requirements. The reference always qualifies against
+objective, argmax U subject to the requirements.
+
+Two choices change the rule, and ``metrics.json`` → ``selection`` records which one ran:
+
+- ``--accuracy-slack 1pt`` (default 0) is a trade the user makes: a finalist up to that many
+  points below the reference on validation qualifies if it is faster than the reference
+  round by round by at least :data:`SLACK_SPEEDUP`; the winner is then the *fastest*
+  qualifying finalist, since speed is what the user traded accuracy for.
+- A latency budget (``--latency``, explore's latency-first mode) replaces "not slower than
+  the reference" by "not slower than the budget": every finalist is timed again until its
+  rounds agree or :data:`~gensynth.search.noise.MAX_TIMING_RUNS` runs are spent, and one
+  over the budget is dropped (:mod:`gensynth.search.noise`). The reference always qualifies against
 itself, so a winner exists unless an absolute ``--accuracy-min`` is out of reach; then the
 closest finalist is named instead. Test images are never used to choose.
 """
@@ -22,11 +33,23 @@ closest finalist is named instead. Test images are never used to choose.
 from __future__ import annotations
 
 import dataclasses
-import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from gensynth.errors import ConfigError
+from gensynth.search.candidates import (
+    LATENCY_SLACK_MAX,
+    LATENCY_TOLERANCE,
+    accurate_pool,
+    block_ratio,
+    keep_fast,
+    latency_slack,
+    pick_finalists,
+    reference_proxy_metric,
+    too_slow,
+)
+from gensynth.search.noise import NoiseCheck, budget_check, ratio_check
 from gensynth.studies.records import TrialRecord
 
 __all__ = [
@@ -34,6 +57,7 @@ __all__ = [
     "LATENCY_SLACK_MAX",
     "LATENCY_TOLERANCE",
     "REFERENCE",
+    "SLACK_SPEEDUP",
     "Finalist",
     "Selection",
     "Verdict",
@@ -41,6 +65,8 @@ __all__ = [
     "block_ratio",
     "keep_fast",
     "latency_slack",
+    "mode_lines",
+    "parse_accuracy_slack",
     "pick_finalists",
     "reference_proxy_metric",
     "select_winner",
@@ -51,10 +77,9 @@ __all__ = [
 REFERENCE = {"classify": "plain", "segment": "anet"}
 #: The large reference net the speed-up is quoted against, per task.
 BASELINE = {"classify": "resnet50", "segment": "unet"}
-#: A finalist may be this much slower than the reference (or twice the timing's spread, if
-#: larger, up to LATENCY_SLACK_MAX: one stray block must not admit a clearly slower net).
-LATENCY_TOLERANCE = 0.05
-LATENCY_SLACK_MAX = 0.15
+#: A finalist that qualifies only through --accuracy-slack must be at least this much faster
+#: than the reference, round by round: accuracy is not traded for speed within the noise.
+SLACK_SPEEDUP = 0.05
 Utility = Callable[[float, float, float], float]
 
 
@@ -101,10 +126,17 @@ class Verdict:
     netscore: float
     reasons: tuple[str, ...]
     latency_ratio: float | None = None  # against the reference, round by round
+    checks: tuple[NoiseCheck, ...] = ()  # the latency verdicts, with how sure each is
+    by_slack: bool = False  # below the reference, admitted by --accuracy-slack
 
     @property
     def qualified(self) -> bool:
         return not self.reasons
+
+    @property
+    def noisy(self) -> tuple[NoiseCheck, ...]:
+        """The latency verdicts on this finalist that are within the noise."""
+        return tuple(c for c in self.checks if not c.clear)
 
     def to_json(self) -> dict[str, Any]:
         f = self.finalist
@@ -123,6 +155,9 @@ class Verdict:
             "macs": f.macs,
             "qualified": self.qualified,
             "reasons": list(self.reasons),
+            "by_slack": self.by_slack,
+            "latency_checks": [check.to_json() for check in self.checks],
+            "within_noise": [check.describe() for check in self.noisy],
         }
 
 
@@ -135,16 +170,81 @@ class Selection:
     reference: Finalist | None
     required_metric: float | None
     allowed_latency_ms: float | None
+    accuracy_slack: float = 0.0
+    latency_budget_ms: float | None = None
+    fastest: bool = False  # the fastest qualifying finalist wins, not the best NetScore
+    timing_runs: int = 1
+    reference_floor: bool = True  # False: only --accuracy-min (accurate enough, fastest)
 
     @property
     def closest(self) -> Finalist:
         """The most accurate finalist on validation: what to show when none qualifies."""
         return max((v.finalist for v in self.verdicts), key=lambda f: f.val_metric)
 
+    @property
+    def rule(self) -> str:
+        accuracy = "at least as accurate (validation) as the reference and --accuracy-min"
+        if not self.reference_floor:
+            accuracy = "meeting --accuracy-min on validation"
+        elif self.accuracy_slack:
+            accuracy = (
+                f"at most {_points(self.accuracy_slack)} below the reference on validation "
+                f"(--accuracy-slack; then at least {SLACK_SPEEDUP:.0%} faster than it) and "
+                "at least --accuracy-min"
+            )
+        speed = "not slower than the reference"
+        if self.latency_budget_ms is not None:
+            speed = f"not slower than the {self.latency_budget_ms:g} ms budget"
+        pick = "the fastest" if self.fastest else "highest NetScore"
+        return f"{pick} among finalists {accuracy}, and {speed}"
+
+    def verdict_of(self, finalist: Finalist | None) -> Verdict | None:
+        return next((v for v in self.verdicts if v.finalist is finalist), None)
+
+    @property
+    def decision(self) -> str:
+        """Who won and why, in one sentence."""
+        if self.winner is None:
+            return "no finalist qualifies"
+        verdict = self.verdict_of(self.winner)
+        who = (
+            "the reference"
+            if self.winner.role == "reference"
+            else (f"trial #{self.winner.record.number}")
+        )
+        why = "the fastest qualifying finalist" if self.fastest else "the best NetScore"
+        parts = [f"{who} won: {why}"]
+        if self.reference is not None and self.winner is not self.reference:
+            delta = self.winner.val_metric - self.reference.val_metric
+            parts.append(f"{delta:+.2f} points against the reference on validation")
+            if verdict is not None and verdict.latency_ratio is not None:
+                parts.append(f"{verdict.latency_ratio:.2f}x its latency round by round")
+        qualified = sum(v.qualified for v in self.verdicts)
+        parts.append(f"{qualified} of {len(self.verdicts)} finalists qualified")
+        return "; ".join([*self._enough(), *parts])
+
+    def _enough(self) -> list[str]:
+        """In "accurate enough, as fast as possible": what the reference left to win."""
+        reference, required = self.reference, self.required_metric
+        if self.reference_floor or reference is None or required is None:
+            return []
+        if reference.val_metric < required:
+            return [f"the reference misses the requirement ({reference.val_metric:.2f}% < "
+                    f"{required:.2f}% on validation)"]  # fmt: skip
+        room = " with no room above it" if reference.val_metric >= 100.0 else ""
+        return [f"the reference already meets the requirement on validation "
+                f"({reference.val_metric:.2f}%{room}), so the finals went to cheaper candidates "
+                "that still meet it"]  # fmt: skip
+
     def to_json(self) -> dict[str, Any]:
         return {
-            "rule": "highest NetScore among finalists at least as accurate (validation) as the "
-            "reference and --accuracy-min, and not slower than the reference",
+            "rule": self.rule,
+            "accuracy_slack": self.accuracy_slack,
+            "latency_budget_ms": self.latency_budget_ms,
+            "picks": "fastest" if self.fastest else "netscore",
+            "reference_floor": self.reference_floor,
+            "decision": self.decision,
+            "timing_runs": self.timing_runs,
             "required_metric": self.required_metric,
             "allowed_latency_ms": self.allowed_latency_ms,
             "winner": None if self.winner is None else self.winner.record.number,
@@ -153,57 +253,26 @@ class Selection:
         }
 
 
-def reference_proxy_metric(records: Sequence[TrialRecord]) -> float | None:
-    """The proxy metric of the scored reference among ``records``, or None."""
-    return next(
-        (float(r.metric) for r in records
-         if r.origin == "reference" and r.feasible and r.metric is not None),
-        None,
-    )  # fmt: skip
-
-
-def accurate_pool(records: Sequence[TrialRecord]) -> list[TrialRecord]:
-    """The scored ``records`` at least as accurate on the proxy as the scored reference.
-
-    This is the accuracy indicator of generative synthesis, relative to the hand design: the
-    proxy's accuracy is not the fully trained one, so an absolute ``--accuracy-min`` is
-    checked on the finalists instead. Without a scored reference, every scored record.
-    """
-    scored = [r for r in records if r.feasible and r.metric is not None]
-    floor = reference_proxy_metric(scored)
-    return [r for r in scored if floor is None or (r.metric or 0.0) >= floor]
-
-
-def pick_finalists(
-    records: Sequence[TrialRecord], count: int, reference: TrialRecord | None
-) -> list[TrialRecord]:
-    """The reference and up to ``count`` other feasible trials: the ones to train in full.
-
-    Trials at least as accurate on the proxy as the reference come first, most accurate
-    first (NetScore breaks ties), so the finalists have the best chance to qualify; the rest
-    fill up the count, best NetScore first. Identical specs count once.
-
-    Ordering the qualifying trials by NetScore instead promoted the lightest of them, and
-    those lost in full training: on X-SDD at 25 M MACs all three (34 K to 77 K parameters
-    against the reference's 128 K) fell 0.9 to 1.4 points short on validation and ran 24 to
-    87% slower. The full-training rule (:func:`select_winner`) still picks by NetScore.
-    """
-    trained = [r for r in records if r.trained and r.spec_hash and r.metric is not None]
-    floor = reference.metric if reference is not None and reference.metric is not None else None
-    by_score = sorted(trained, key=lambda r: (-(r.netscore or float("-inf")), r.number))
-    ahead = [r for r in by_score if floor is None or (r.metric or 0.0) >= floor]
-    if floor is not None:
-        ahead.sort(key=lambda r: -(r.metric or 0.0))  # stable: NetScore breaks ties
-    ordered = ahead + [r for r in by_score if r not in ahead]
-    chosen: list[TrialRecord] = [] if reference is None else [reference]
-    seen = {r.spec_hash for r in chosen}
-    for record in ordered:
-        if len(chosen) - (reference is not None) >= count:
+def parse_accuracy_slack(raw: str | float | None, what: str = "--accuracy-slack") -> float:
+    """Percentage points of validation accuracy (mIoU) a user accepts to lose against the
+    reference for a faster winner: ``1pt``, ``0.5``, ``1%``; 0 (the default) is the safe rule."""
+    if raw is None:
+        return 0.0
+    text = str(raw).strip().lower()
+    for suffix in ("points", "point", "pts", "pt", "%"):
+        if text.endswith(suffix):
+            text = text[: -len(suffix)].strip()
             break
-        if record.spec_hash not in seen:
-            chosen.append(record)
-            seen.add(record.spec_hash)
-    return chosen
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (0.0 <= value <= 100.0):  # also NaN
+        raise ConfigError(
+            f"{what}: expected percentage points between 0 and 100, like 1pt, got {raw!r}",
+            hint="0 (the default) keeps the reference's validation accuracy as the floor",
+        )
+    return value
 
 
 def select_winner(
@@ -212,23 +281,52 @@ def select_winner(
     *,
     accuracy_min: float | None = None,
     latency_tolerance: float = LATENCY_TOLERANCE,
+    accuracy_slack: float = 0.0,
+    latency_budget_ms: float | None = None,
+    fastest: bool | None = None,
+    timing_runs: int = 1,
+    reference_floor: bool = True,
 ) -> Selection:
-    """Apply the rule of this module to fully trained finalists."""
+    """Apply the rule of this module to fully trained finalists.
+
+    ``fastest`` (default: whenever ``accuracy_slack`` is given) makes the fastest qualifying
+    finalist the winner instead of the best NetScore. Without ``reference_floor`` ("accurate
+    enough, as fast as possible") only ``accuracy_min`` is required, not the reference's
+    accuracy.
+    """
     reference = next((f for f in finalists if f.role == "reference"), None)
-    floors = [accuracy_min, None if reference is None else reference.val_metric]
+    floor = None if reference is None else reference.val_metric - accuracy_slack
+    floors = [accuracy_min, floor if reference_floor else None]
     required = max((v for v in floors if v is not None), default=None)
     allowed, slack = None, 0.0
     if reference is not None and reference.latency_ms is not None:
         slack = latency_slack(reference.latency_spread, latency_tolerance)
         allowed = reference.latency_ms * (1 + slack)
-    verdicts = tuple(
-        _verdict(f, utility, required, allowed, paired_ratio(f, reference), slack)
-        for f in finalists
-    )
+    if latency_budget_ms is not None:
+        allowed = latency_budget_ms
+    rule = _Rule(utility, required, allowed, slack, latency_budget_ms, timing_runs, reference,
+                 accuracy_slack > 0 and reference_floor)  # fmt: skip
+    verdicts = tuple(rule.verdict(f) for f in finalists)
     qualified = [v for v in verdicts if v.qualified]
-    best = max(qualified, key=lambda v: (v.netscore, v.finalist.role == "reference"), default=None)
+    fastest = bool(accuracy_slack) if fastest is None else fastest
+    if fastest:
+        best = min(qualified, key=_speed_key, default=None)
+    else:
+        best = max(
+            qualified, key=lambda v: (v.netscore, v.finalist.role == "reference"), default=None
+        )
     winner = None if best is None else best.finalist
-    return Selection(verdicts, winner, reference, required, allowed)
+    return Selection(verdicts, winner, reference, required, allowed, accuracy_slack,
+                     latency_budget_ms, fastest, timing_runs, reference_floor)  # fmt: skip
+
+
+def _speed_key(verdict: Verdict) -> tuple[float, float, bool]:
+    """The fastest first (round-by-round ratio to the reference; the reference is 1), then
+    the best NetScore, then the reference."""
+    ratio = 1.0 if verdict.finalist.role == "reference" else verdict.latency_ratio
+    if ratio is None:
+        ratio = verdict.finalist.latency_ms or float("inf")
+    return ratio, -verdict.netscore, verdict.finalist.role != "reference"
 
 
 def paired_ratio(finalist: Finalist, reference: Finalist | None) -> float | None:
@@ -245,71 +343,103 @@ def paired_ratio(finalist: Finalist, reference: Finalist | None) -> float | None
     return block_ratio(finalist.latency_blocks, reference.latency_blocks)
 
 
-def block_ratio(mine: Sequence[float], theirs: Sequence[float]) -> float | None:
-    """The median over rounds of ``mine[i] / theirs[i]`` (block medians, in timing order).
+@dataclasses.dataclass(frozen=True)
+class _Rule:
+    """The requirements every finalist is held to (see :func:`select_winner`)."""
 
-    None unless both have the same number of blocks, all of theirs positive.
-    """
-    if not mine or len(mine) != len(theirs) or min(theirs) <= 0:
-        return None
-    return statistics.median(a / b for a, b in zip(mine, theirs, strict=True))
+    utility: Utility
+    required: float | None
+    allowed: float | None
+    slack: float
+    budget_ms: float | None
+    runs: int
+    reference: Finalist | None
+    trade: bool = False  # --accuracy-slack: below the reference only if faster
+
+    def verdict(self, finalist: Finalist) -> Verdict:
+        reasons: list[str] = []
+        name, val = finalist.metric_name, finalist.val_metric
+        if self.required is not None and val < self.required:
+            reasons.append(f"validation {name} {val:.2f}% < {self.required:.2f}%")
+        ratio = paired_ratio(finalist, self.reference)
+        by_slack = (
+            self.trade and self.reference is not None and finalist is not self.reference
+            and val < self.reference.val_metric and not reasons
+        )  # fmt: skip
+        checks: list[NoiseCheck] = []
+        if self.budget_ms is not None:
+            check = budget_check(finalist.latency_blocks or _one(finalist.latency_ms),
+                                 self.budget_ms, self.runs)  # fmt: skip
+            if check.values:
+                checks.append(check)
+                if check.over:
+                    reasons.append(f"latency {check.describe()}")
+        elif self.allowed is not None:
+            reasons += self._not_slower(finalist, ratio, checks)
+        if by_slack and not reasons:
+            reasons += self._faster(finalist, ratio)
+        score = self.utility(val, finalist.params, finalist.macs)
+        return Verdict(finalist, score, tuple(reasons), ratio, tuple(checks), by_slack)
+
+    def _not_slower(
+        self, finalist: Finalist, ratio: float | None, checks: list[NoiseCheck]
+    ) -> list[str]:
+        latency = finalist.latency_ms
+        if ratio is not None and self.reference is not None:
+            check = ratio_check(finalist.latency_blocks, self.reference.latency_blocks,
+                                1 + self.slack, self.runs)  # fmt: skip
+            if check is not None:
+                checks.append(check)
+            if too_slow(ratio, self.slack):
+                return [f"latency {ratio - 1:.0%} above the reference's, round by round "
+                        f"(allowed {self.slack:.0%})"]  # fmt: skip
+        elif latency is not None and self.allowed is not None and latency > self.allowed:
+            return [f"latency {latency:.3g} ms > {self.allowed:.3g} ms"]
+        return []
+
+    def _faster(self, finalist: Finalist, ratio: float | None) -> list[str]:
+        """A finalist below the reference's accuracy qualifies only by being faster."""
+        reference = self.reference
+        if (
+            ratio is None
+            and reference is not None
+            and reference.latency_ms
+            and (finalist.latency_ms is not None)
+        ):
+            ratio = finalist.latency_ms / reference.latency_ms
+        if ratio is None or ratio > 1 - SLACK_SPEEDUP:
+            shown = "untimed" if ratio is None else f"{ratio:.2f}x its latency"
+            return [f"within the accuracy slack but not {SLACK_SPEEDUP:.0%} faster than the "
+                    f"reference ({shown})"]  # fmt: skip
+        return []
 
 
-def latency_slack(reference_spread: float, tolerance: float = LATENCY_TOLERANCE) -> float:
-    """How much slower than the reference still counts as "not slower": ``tolerance``, or
-    twice the spread of the reference's blocks if larger, but at most LATENCY_SLACK_MAX."""
-    return min(LATENCY_SLACK_MAX, max(tolerance, 2 * reference_spread))
+def _one(latency_ms: float | None) -> tuple[float, ...]:
+    return () if latency_ms is None else (latency_ms,)
 
 
-def too_slow(ratio: float | None, slack: float) -> bool:
-    """Whether a round-by-round latency ratio to the reference exceeds ``1 + slack``; no
-    ratio is not slower (nothing says it is)."""
-    return ratio is not None and ratio > 1 + slack
+def mode_lines(spec: Any) -> list[str]:
+    """What a study spec changes in the rule, one line each, for the start of a run."""
+    lines = []
+    name = REFERENCE.get(spec.task, "the hand design")
+    if spec.latency_ms is not None and spec.flops is None:
+        lines.append(
+            f"latency-first: the reference is {name} scaled to the {spec.latency_ms:g} ms "
+            "budget by measured latency; a finalist over the budget in the finals is dropped"
+        )
+    if getattr(spec, "fastest", False):
+        lines.append(
+            f"accurate enough, as fast as possible: the fastest finalist with validation "
+            f"{spec.accuracy_min:g}% or more wins (the reference's accuracy is not required)"
+        )
+    slack = getattr(spec, "accuracy_slack", 0.0)
+    if slack:
+        lines.append(
+            f"trade: a finalist up to {_points(slack)} below the reference on validation wins "
+            f"if it is at least {SLACK_SPEEDUP:.0%} faster (the fastest such finalist)"
+        )
+    return lines
 
 
-def keep_fast(
-    candidates: Sequence[TrialRecord],
-    ratios: Mapping[int, float | None],
-    count: int,
-    slack: float,
-) -> list[TrialRecord]:
-    """The first ``count`` of ``candidates`` (in finalist order) not slower than the
-    reference: round-by-round latency ratio (``ratios``, by trial number) within
-    ``1 + slack`` (:func:`too_slow`).
-
-    On X-SDD at 25 M MACs the three finalists chosen by proxy accuracy alone ran 49-92%
-    slower than the reference once trained: none could qualify, and their training was
-    two thirds of the finishing time.
-    """
-    kept: list[TrialRecord] = []
-    for record in candidates:
-        if len(kept) >= count:
-            break
-        if not too_slow(ratios.get(record.number), slack):
-            kept.append(record)
-    return kept
-
-
-def _verdict(
-    finalist: Finalist,
-    utility: Utility,
-    required: float | None,
-    allowed: float | None,
-    ratio: float | None,
-    slack: float,
-) -> Verdict:
-    reasons = []
-    if required is not None and finalist.val_metric < required:
-        reasons.append(f"validation {finalist.metric_name} {finalist.val_metric:.2f}% < "
-                       f"{required:.2f}%")  # fmt: skip
-    latency = finalist.latency_ms
-    if allowed is None:
-        pass  # no timed reference: nothing to be slower than
-    elif ratio is not None:
-        if too_slow(ratio, slack):
-            reasons.append(f"latency {ratio - 1:.0%} above the reference's, round by round "
-                           f"(allowed {slack:.0%})")  # fmt: skip
-    elif latency is not None and latency > allowed:
-        reasons.append(f"latency {latency:.3g} ms > {allowed:.3g} ms")
-    score = utility(finalist.val_metric, finalist.params, finalist.macs)
-    return Verdict(finalist, score, tuple(reasons), ratio)
+def _points(value: float) -> str:
+    return f"{value:g} point" + ("" if value == 1 else "s")

@@ -56,6 +56,7 @@ def proxy_config(spec: StudySpec, input_size: int) -> TrainConfig:
         max_train_samples=spec.proxy_samples,
         seed=spec.seed,
         threads=spec.threads,
+        device=spec.device,
     )
 
 
@@ -106,19 +107,21 @@ def open_session(
     from gensynth.studies.samplers import make_sampler
     from gensynth.studies.storage import open_storage, parse_storage_url
     from gensynth.studies.study import open_study, stored_spec_of
+    from gensynth.training import resolve_device
 
     get_prototype(spec.prototype)  # unknown names fail before any data is read
+    resolve_device(spec.device)  # so does --device cuda without a GPU
     latency = spec.limits.latency_indicator(spec.threads)  # so do unknown or missing backends
     storage = open_storage(spec.storage)
     if data is None:
         size = spec.input_size or DEFAULT_INPUT_SIZE
         data = load_dataset(
             spec.data, task=spec.task, input_size=size, format=spec.data_format,
-            skip_bad=spec.skip_bad,
+            skip_bad=spec.skip_bad, channels=spec.channels, resize=spec.resize, split=spec.split,
         )  # fmt: skip
     _check_task_fit(spec, data)
     io = {
-        "in_channels": 1,
+        "in_channels": data.channels,
         "input_size": data.input_size,
         "num_classes": data.num_classes if spec.task == "classify" else 1,
     }
@@ -129,6 +132,8 @@ def open_session(
         spec, plan = plan_budget(
             spec, data, reference, proxy_config(spec, data.input_size), stored
         )
+    elif latency is not None and spec.limits.band is None:  # latency-first: an unreachable
+        Generator(spec, latency=latency, **io).reference()  # budget stops before training
     study, resumed = open_study(
         spec.study_name,
         storage,

@@ -22,10 +22,13 @@ from gensynth.constraints.quantities import (
     parse_optional_duration,
     parse_positive_int,
 )
+from gensynth.data.preprocess import CHANNELS, RESIZE_POLICIES
 from gensynth.errors import ConfigError
+from gensynth.search.selection import parse_accuracy_slack
 from gensynth.search.utility import NetScore
-from gensynth.training import FULL_EPOCHS
-from gensynth.vocabulary import DEFAULT_BACKEND, DEFAULT_STORAGE, TASKS, Task
+from gensynth.studies.storage import default_storage
+from gensynth.training import FULL_EPOCHS, check_device
+from gensynth.vocabulary import DEFAULT_BACKEND, TASKS, Task
 
 __all__ = [
     "DEFAULT_PROTOTYPE",
@@ -62,6 +65,8 @@ DEFAULT_BUDGET = {
 }
 #: Budget fields the planner chooses from measured speed when no flag or config sets them.
 PLANNED = ("trials", "final_epochs", "finalists", "timeout")
+#: "Accurate enough, as fast as possible" (--accuracy-min alone) searches 10M-190M MACs.
+FASTEST_TOLERANCE = 0.9
 _PARETO_HINT = "use --objectives netscore, or a Pareto pair like accuracy,macs or accuracy,latency"
 
 
@@ -74,6 +79,10 @@ class ExploreOptions:
     format: str | None = None
     prototype: str | None = None
     input_size: int | None = None
+    channels: int | None = None
+    resize: str | None = None
+    split: str | None = None
+    device: str | None = None
     flops: str | int | None = None
     tolerance: str | float | None = None
     params_max: str | int | None = None
@@ -90,7 +99,9 @@ class ExploreOptions:
     proxy_samples: int | None = None
     final_epochs: int | None = None
     finalists: int | None = None
+    promote: int | None = None
     accuracy_min: str | float | None = None
+    accuracy_slack: str | float | None = None
     budget: str | int | float | None = None
     study: str | None = None
     storage: str | None = None
@@ -102,6 +113,8 @@ class ExploreOptions:
     seed: int | None = None
     out: str | None = None
     skip_bad: bool | None = None
+    int8: bool | None = None
+    int8_max_drop: float | None = None
     #: The config file these options came from and the keys it set (not a config key).
     source: tuple[str, frozenset[str]] | None = dataclasses.field(
         default=None, init=False, compare=False, repr=False
@@ -179,6 +192,17 @@ class StudySpec:
     seed: int
     out: str
     skip_bad: bool = False
+    channels: int = 1  # 1 grey, 3 RGB (gensynth.data.preprocess)
+    resize: str = "stretch"  # stretch, pad or crop
+    split: str | None = None  # a CSV of path,split rows; None: the seeded split
+    device: str = "auto"  # training device: auto, cpu or cuda (not part of the identity)
+    accuracy_slack: float = 0.0  # points below the reference a faster winner may be
+    #: --accuracy-min without a MACs, latency or parameter limit: the fastest finalist that
+    #: meets the requirement wins, in a wide MACs range (FASTEST_TOLERANCE around the default)
+    fastest: bool = False
+    promote: int = 0  # candidates proxy-trained longer before the finals (search/promote.py)
+    int8: bool = False  # also quantize the winner to INT8 (gensynth.deploy.int8)
+    int8_max_drop: float = 1.0  # test points INT8 may lose (gensynth.deploy.int8)
 
     @property
     def directions(self) -> list[str]:
@@ -260,10 +284,16 @@ def resolve_options(opts: ExploreOptions) -> StudySpec:
             hint="add a budget, e.g. --latency 2ms --backend " + opts.backend,
         )
     flops = None if opts.flops is None else parse_count(opts.flops, what=at("flops"))
+    fastest = (
+        opts.accuracy_min is not None and flops is None and latency_ms is None
+        and opts.params_max is None
+    )  # fmt: skip
     if flops is None and latency_ms is None:
         flops = 100_000_000 if opts.params_max is None else None
-    storage = opts.storage or DEFAULT_STORAGE
+    storage = opts.storage or default_storage()
     study_name = opts.study or _default_study_name(task, flops, latency_ms)
+    objectives = _objectives(opts.objectives, latency_ms, at("objectives"))
+    _check_accuracy_use(opts, objectives)
     return StudySpec(
         task=task,
         data=opts.data or "synthetic",
@@ -271,13 +301,14 @@ def resolve_options(opts: ExploreOptions) -> StudySpec:
         prototype=prototype,
         input_size=_input_size(opts.input_size, at("input_size")),
         flops=flops,
-        tolerance=_tolerance(opts.tolerance, at("tolerance")),
+        tolerance=FASTEST_TOLERANCE if fastest and opts.tolerance is None
+        else _tolerance(opts.tolerance, at("tolerance")),
         params_max=_optional_count(opts.params_max, at("params_max")),
         latency_ms=latency_ms,
         backend=opts.backend or DEFAULT_BACKEND,
         batch=_positive(opts.batch, 1, at("batch")),
         threads=_optional_positive(opts.threads, at("threads")),
-        objectives=_objectives(opts.objectives, latency_ms, at("objectives")),
+        objectives=objectives,
         utility=opts.utility or NetScore(),
         trials=_positive(opts.trials, budget["trials"], at("trials")),
         timeout_s=_timeout(opts.timeout, at("timeout")),
@@ -299,7 +330,81 @@ def resolve_options(opts: ExploreOptions) -> StudySpec:
         seed=0 if opts.seed is None else opts.seed,
         out=opts.out or "gensynth-out",
         skip_bad=bool(opts.skip_bad),
+        channels=_channels(opts.channels, at("channels")),
+        resize=check_choice(opts.resize or "stretch", RESIZE_POLICIES, at("resize")),
+        split=_split_file(opts.split, opts.data, at("split")),
+        device=check_device(opts.device or "auto", at("device")),
+        accuracy_slack=parse_accuracy_slack(opts.accuracy_slack, at("accuracy_slack")),
+        fastest=fastest,
+        promote=_promote(opts.promote, at("promote")),
+        **_int8(opts),
     )  # fmt: skip
+
+
+def _int8(opts: ExploreOptions) -> dict[str, Any]:
+    """``int8`` and ``int8_max_drop``: INT8 runs on onnxruntime-cpu, the drop is finite."""
+    import math
+
+    if opts.int8_max_drop is not None and not opts.int8:
+        raise ConfigError(
+            f"{opts.label('int8_max_drop')} applies to the INT8 model, expected it with --int8",
+            hint="add --int8, or leave the drop threshold out",
+        )
+    if opts.int8 and opts.backend not in (None, DEFAULT_BACKEND):
+        raise ConfigError(
+            f"--int8 quantizes for {DEFAULT_BACKEND} only, got --backend {opts.backend}",
+            hint=f"use --backend {DEFAULT_BACKEND} with --int8, or leave --int8 out",
+        )
+    from gensynth.deploy.int8 import DEFAULT_MAX_DROP
+
+    drop = DEFAULT_MAX_DROP if opts.int8_max_drop is None else opts.int8_max_drop
+    if isinstance(drop, bool) or not isinstance(drop, (int, float)) or not math.isfinite(drop):
+        raise ConfigError(
+            f"{opts.label('int8_max_drop')}: expected a number of points, got {drop!r}"
+        )
+    return {"int8": bool(opts.int8), "int8_max_drop": float(drop)}
+
+
+def _promote(raw: int | None, what: str) -> int:
+    if raw is None:
+        return 0
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+        raise ConfigError(f"{what}: expected 0 (off) or a number of candidates, got {raw!r}")
+    return raw
+
+
+def _check_accuracy_use(opts: ExploreOptions, objectives: tuple[str, ...]) -> None:
+    """--accuracy-min and --accuracy-slack need a ranking that looks at accuracy."""
+    if "netscore" in objectives or "accuracy" in objectives:
+        return
+    for name in ("accuracy_min", "accuracy_slack"):
+        if getattr(opts, name) is not None:
+            raise ConfigError(
+                f"{opts.label(name)} needs an objective that looks at accuracy; "
+                f"--objectives {','.join(objectives)} ignores it",
+                hint="use --objectives netscore (the default) or a pair with accuracy, "
+                "like accuracy,latency",
+            )
+
+
+def _channels(raw: int | None, what: str) -> int:
+    if raw is None:
+        return 1
+    if raw not in CHANNELS or isinstance(raw, bool):
+        raise ConfigError(
+            f"{what}: expected 1 (grey) or 3 (RGB), got {raw!r}",
+            hint="3 keeps the colour of colour images; the default 1 makes them grey",
+        )
+    return int(raw)
+
+
+def _split_file(raw: str | None, data: str | None, what: str) -> str | None:
+    if raw is not None and (data is None or data == "synthetic"):
+        raise ConfigError(
+            f"{what}: the synthetic set has its own seeded split, expected --data FOLDER",
+            hint="pass --data FOLDER with --split FILE, or leave --split out",
+        )
+    return raw
 
 
 def _tolerance(raw: str | float | None, what: str) -> float:

@@ -9,10 +9,18 @@
 from __future__ import annotations
 
 from gensynth.training._config import FULL_EPOCHS, FULL_TIME_BUDGET, TrainConfig, primary_metric
+from gensynth.training._device import CPU, DEVICES, Device, check_device, resolve_device
 from gensynth.training._ema import ema_decay_at, weight_ema
 from gensynth.training._evaluate import evaluate, predict_proba, score_prepared
 from gensynth.training._fit import FitResult, fit
-from gensynth.training._full import check_compatible, costs_of, load_teacher, train_to_dir
+from gensynth.training._full import (
+    check_channels,
+    check_compatible,
+    costs_of,
+    load_teacher,
+    preprocessing_of,
+    train_to_dir,
+)
 from gensynth.training._losses import (
     classification_loss,
     dice_bce_loss,
@@ -43,17 +51,22 @@ from gensynth.training._tensors import (
 )
 
 __all__ = [
+    "CPU",
     "DEFAULT_AREA_THRESHOLD",
     "DEFAULT_THRESHOLDS",
+    "DEVICES",
     "FULL_EPOCHS",
     "FULL_TIME_BUDGET",
     "PREPROCESSING",
+    "Device",
     "EpochPlan",
     "FitResult",
     "Prepared",
     "TrainConfig",
     "augment_batch",
+    "check_channels",
     "check_compatible",
+    "check_device",
     "classification_loss",
     "classification_metrics",
     "confusion_matrix",
@@ -72,9 +85,11 @@ __all__ = [
     "plot_decision_sweep",
     "predict_proba",
     "prepare",
+    "preprocessing_of",
     "primary_metric",
     "random_crop",
     "resize_images",
+    "resolve_device",
     "score_prepared",
     "seed_everything",
     "segmentation_metrics",

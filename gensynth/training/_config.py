@@ -7,6 +7,7 @@ import math
 from typing import Any, Literal
 
 from gensynth.errors import ConfigError
+from gensynth.training._device import check_device
 
 __all__ = ["FULL_EPOCHS", "FULL_OPTIONS", "FULL_TIME_BUDGET", "TrainConfig", "primary_metric"]
 
@@ -75,6 +76,10 @@ class TrainConfig:
       of the input side (masks follow); the rest, and every validation, run at the input
       size. A step at half the side costs about a quarter, so a time budget buys several
       times the steps. None (the default) trains every epoch at the input size.
+    - ``device``: ``auto`` (CUDA when torch sees a GPU, else the CPU), ``cpu`` or ``cuda``;
+      see ``_device``. The weights come back on the CPU whichever trained them.
+    - ``amp``: mixed precision (autocast bfloat16, or float16 with loss scaling) on CUDA; the
+      CPU always trains in float32.
     - ``time_budget``: seconds that training (steps and validation) may take. The first
       steps are timed on a copy of the model and ``epochs`` is lowered to fit before the
       schedule is built, so the schedule still ends at zero; training that overruns the
@@ -108,6 +113,8 @@ class TrainConfig:
     progressive_scale: float | None = None
     progressive_share: float = 0.75
     time_budget: float | None = None
+    device: str = "auto"
+    amp: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.crop_scale, list):  # from YAML or JSON
@@ -210,6 +217,9 @@ class TrainConfig:
                 low_open=True, high_open=True)  # fmt: skip
         if self.time_budget is not None:
             _number(f"{at}time_budget", self.time_budget, low=0.0, low_open=True)
+        check_device(self.device, f"{at}device")
+        if not isinstance(self.amp, bool):
+            raise ConfigError(f"{at}amp: expected true or false, got {self.amp!r}")
 
 
 def primary_metric(task: str) -> str:

@@ -68,17 +68,24 @@ def check_output(out: torch.Tensor, task: str, num_classes: int, size: tuple[int
 def _outputs(
     model: nn.Module, images: torch.Tensor, batch_size: int
 ) -> Iterator[tuple[int, torch.Tensor]]:
-    """(start index, model output) per batch, in eval mode under inference_mode."""
+    """(start index, model output) per batch, in eval mode under inference_mode; a model on
+    a GPU gets its batches there and gives its outputs back on the CPU, in float32."""
     import torch
 
     fmt = torch.channels_last if uses_channels_last(model) else torch.contiguous_format
+    first = next(model.parameters(), None)
+    device = None if first is None or first.device.type == "cpu" else first.device
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
             for start in range(0, images.shape[0], batch_size):
-                batch = to_input(images[start : start + batch_size]).contiguous(memory_format=fmt)
-                yield start, model(batch)
+                part = images[start : start + batch_size]
+                if device is not None:
+                    part = part.to(device, non_blocking=True)
+                batch = to_input(part).contiguous(memory_format=fmt)
+                out = model(batch)
+                yield start, out if device is None else out.float().cpu()
     finally:
         model.train(was_training)
 
@@ -93,8 +100,8 @@ def predict_proba(
 ) -> np.ndarray:
     """Class probabilities (N, C), or defect-pixel probabilities (N, H, W), for raw images.
 
-    ``images``: uint8 (or 0..255 float) grayscale, (N, H, W) or (N, 1, H, W); resized to
-    ``input_size`` first when given. Preprocessing is the training one (PREPROCESSING).
+    ``images``: uint8 (or 0..255 float), grey (N, H, W) or (N, C, H, W); resized to
+    ``input_size`` first when given. Pixels are normalised as in training (``to_input``).
     """
     import torch
 
@@ -103,7 +110,7 @@ def predict_proba(
     if array.ndim == 3:
         array = array[:, None]
     if array.ndim != 4:
-        raise DataError(f"images: expected shape (N, H, W) or (N, 1, H, W), got {array.shape}")
+        raise DataError(f"images: expected shape (N, H, W) or (N, C, H, W), got {array.shape}")
     tensor = torch.from_numpy(np.ascontiguousarray(array))
     if input_size is not None:
         tensor = resize_images(tensor.to(torch.uint8), input_size)
@@ -256,6 +263,9 @@ def _negatives(
         array, source = np.asarray(negatives), "defect-free images supplied by the caller"
     if array.ndim == 3:
         array = array[:, None]
+    channels = int(prepared.images.shape[1])
+    if array.shape[1] == 1 and channels > 1:  # grey backgrounds for a colour model
+        array = np.repeat(array, channels, axis=1)
     images = resize_images(
         torch.from_numpy(np.ascontiguousarray(array, dtype=np.uint8)), input_size
     )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from gensynth.errors import ConfigError, DataError, TrialFailed
 from gensynth.training._config import TrainConfig, primary_metric
+from gensynth.training._device import CPU, Device, resolve_device
 from gensynth.training._ema import weight_ema, window_decay
 from gensynth.training._evaluate import check_output, score_prepared
 from gensynth.training._losses import classification_loss, dice_bce_loss, distillation_loss
@@ -52,6 +53,7 @@ class FitResult:
     distilled: bool = False
     plan: dict[str, Any] | None = None
     stop_reason: str | None = None
+    device: dict[str, str] | None = None
 
     @property
     def best_value(self) -> float:
@@ -82,6 +84,8 @@ class _Run:
     memory_format: torch.memory_format
     progress: Progress | None
     should_stop: Callable[[], bool] | None
+    device: Device
+    scaler: Any = None  # a GradScaler for float16 autocast on CUDA, else None
     ema: AveragedModel | None = None
     teacher: nn.Module | None = None
     deadline: float | None = None
@@ -118,22 +122,26 @@ def fit(
     import torch
 
     metric = primary_metric(task)
+    device = resolve_device(config.device, amp=config.amp)
     started = time.perf_counter()
     with num_threads(config.threads):
         torch.manual_seed(config.seed)
         train, val = _prepare_splits(data, config, task)
         _check_teacher(teacher, task)
         num_classes = data.num_classes if task == "classify" else 1
+        _on_device(model, teacher, device)
         _set_format(model, config)
         plan = None
         if config.time_budget is not None:
-            plan = _plan(model, train, val, config, task, num_classes, teacher, data.class_names)
+            plan = _plan(model, train, val, config, task, num_classes, teacher, data.class_names,
+                         device)  # fmt: skip
             config = config.replace(epochs=plan.epochs)
-        run = _start(model, config, task, train, progress, should_stop)
+        run = _start(model, config, task, train, progress, should_stop, device)
         run.num_classes, run.teacher = num_classes, teacher
         if config.time_budget is not None:
             run.deadline = started + DEADLINE_SLACK * config.time_budget
         history, best = _train_epochs(run, val, data.class_names, metric)
+    _on_device(model, teacher, None)
     model.load_state_dict(best[3])
     return FitResult(
         history=history,
@@ -150,7 +158,18 @@ def fit(
         distilled=teacher is not None,
         plan=None if plan is None else plan.to_dict(),
         stop_reason=run.stop_reason if run.stopped else None,
+        device=device.to_dict(),
     )
+
+
+def _on_device(model: nn.Module, teacher: nn.Module | None, device: Device | None) -> None:
+    """Move the model (and teacher) to ``device``, or back to the CPU (None). Modules
+    already there do not move, so CPU training never touches them."""
+    target = "cpu" if device is None else device.type
+    for module in (model, teacher):
+        first = None if module is None else next(module.parameters(), None)
+        if module is not None and first is not None and first.device.type != target:
+            module.to("cpu" if device is None else device.target)
 
 
 _Best = tuple[float, int, dict[str, Any], dict[str, "torch.Tensor"]]
@@ -287,6 +306,7 @@ def _start(
     train: Prepared,
     progress: Progress | None,
     should_stop: Callable[[], bool] | None,
+    device: Device = CPU,
 ) -> _Run:
     import torch
 
@@ -307,6 +327,8 @@ def _start(
         memory_format=fmt,
         progress=progress,
         should_stop=should_stop,
+        device=device,
+        scaler=device.scaler(),
         ema=_ema(model, config, steps * config.epochs),
     )
 
@@ -326,6 +348,7 @@ def _plan(
     num_classes: int,
     teacher: nn.Module | None,
     class_names: tuple[str, ...],
+    device: Device,
 ) -> EpochPlan:
     """Time the recipe's steps on a throwaway copy of ``model`` and plan the epochs.
 
@@ -337,7 +360,7 @@ def _plan(
     import torch
 
     quiet = config.replace(lr=1e-12, schedule="constant", ema_window=None)
-    probe = _start(copy.deepcopy(model), quiet, task, train, None, None)
+    probe = _start(copy.deepcopy(model), quiet, task, train, None, None, device)
     probe.num_classes, probe.teacher = num_classes, teacher
     probe.generator.manual_seed(config.seed + 1)
     size = min(config.batch_size, len(train))
@@ -459,15 +482,20 @@ def _step(run: _Run, idx: torch.Tensor, epoch: int, step: int) -> float:
     if run.config.augment:
         crop = run.config.crop_scale
         images, masks = augment_batch(images, masks, run.generator, crop_scale=crop)
+    if run.device.type != "cpu":  # augmentation stays on the CPU, in the seeded stream
+        images = images.to(run.device.target, non_blocking=True)
+        masks = None if masks is None else masks.to(run.device.target, non_blocking=True)
     inputs = to_input(images)
     if epoch <= run.low_epochs:
         inputs, masks = _shrink(inputs, masks, _train_side(run, epoch))
     inputs = inputs.contiguous(memory_format=run.memory_format)
-    out = run.model(inputs)
-    if epoch == 1 and step == 1:
-        size = (int(inputs.shape[-2]), int(inputs.shape[-1]))
-        check_output(out, run.task, run.num_classes, size)
-    loss = _loss(run, out, inputs, idx, masks)
+    with run.device.autocast():
+        out = run.model(inputs)
+        if epoch == 1 and step == 1:
+            size = (int(inputs.shape[-2]), int(inputs.shape[-1]))
+            check_output(out, run.task, run.num_classes, size)
+        loss = _loss(run, out if run.device.amp_dtype is None else out.float(), inputs, idx,
+                     masks)  # fmt: skip
     value = float(loss.item())
     if not math.isfinite(value):
         raise TrialFailed(
@@ -475,14 +503,29 @@ def _step(run: _Run, idx: torch.Tensor, epoch: int, step: int) -> float:
             hint="lower the learning rate, or set grad_clip to clip gradients",
         )
     run.optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if run.config.grad_clip is not None:
-        torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.config.grad_clip)
-    run.optimizer.step()
+    if run.scaler is not None:
+        _scaled_update(run, loss)
+    else:
+        loss.backward()
+        if run.config.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.config.grad_clip)
+        run.optimizer.step()
     run.scheduler.step()
     if run.ema is not None:
         run.ema.update_parameters(run.model)
     return value
+
+
+def _scaled_update(run: _Run, loss: torch.Tensor) -> None:
+    """Backward and step through the float16 GradScaler (unscaled before clipping)."""
+    import torch
+
+    run.scaler.scale(loss).backward()
+    if run.config.grad_clip is not None:
+        run.scaler.unscale_(run.optimizer)
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.config.grad_clip)
+    run.scaler.step(run.optimizer)
+    run.scaler.update()
 
 
 def _train_side(run: _Run, epoch: int) -> int:
@@ -521,12 +564,15 @@ def _loss(
         if masks is None:  # unreachable: prepare(need_masks=True) refuses data without masks
             raise DataError("segmentation training needs defect masks; the batch has none")
         return dice_bce_loss(out, masks.float().mul(1.0 / 255.0), config.bce_weight)
-    loss = classification_loss(out, run.train.labels[idx], config.label_smoothing)
+    labels = run.train.labels[idx]
+    if out.device.type != "cpu":
+        labels = labels.to(out.device)
+    loss = classification_loss(out, labels, config.label_smoothing)
     if run.teacher is None:
         return loss
     run.teacher.eval()
     with torch.no_grad():
-        target = run.teacher(inputs)
+        target = run.teacher(inputs).float()
     if target.shape != out.shape:
         raise DataError(
             f"the teacher outputs logits of shape {tuple(target.shape)}, the student "
@@ -542,4 +588,7 @@ def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
 
     # Contiguous copies: safetensors refuses channels-last tensors, and callers save these.
     fmt = torch.contiguous_format
-    return {k: v.detach().clone(memory_format=fmt) for k, v in model.state_dict().items()}
+    state = model.state_dict().items()
+    if all(v.device.type == "cpu" for _, v in state):
+        return {k: v.detach().clone(memory_format=fmt) for k, v in state}
+    return {k: v.detach().to("cpu", memory_format=fmt, copy=True) for k, v in state}

@@ -13,7 +13,7 @@ from gensynth.training._config import TrainConfig, primary_metric
 from gensynth.training._evaluate import evaluate
 from gensynth.training._fit import FitResult, Progress, fit
 from gensynth.training._plots import plot_confusion, plot_curves, plot_decision_sweep
-from gensynth.training._tensors import PREPROCESSING, seed_everything
+from gensynth.training._tensors import seed_everything
 
 if TYPE_CHECKING:
     from torch import nn
@@ -21,7 +21,15 @@ if TYPE_CHECKING:
     from gensynth.data.dataset import DefectDataset
     from gensynth.prototypes import ArchSpec
 
-__all__ = ["CURVES_FILE", "check_compatible", "costs_of", "load_teacher", "train_to_dir"]
+__all__ = [
+    "CURVES_FILE",
+    "check_channels",
+    "check_compatible",
+    "costs_of",
+    "load_teacher",
+    "preprocessing_of",
+    "train_to_dir",
+]
 
 CURVES_FILE = "curves.png"
 CONFUSION_FILE = "confusion.png"
@@ -33,15 +41,20 @@ def data_channels(data: DefectDataset) -> int:
     return 1 if data.images.ndim == 3 else int(data.images.shape[1])
 
 
-def check_compatible(spec: ArchSpec, data: DefectDataset) -> None:
-    """Raise DataError when ``data`` cannot train ``spec`` (channels, classes, masks)."""
-    channels = data_channels(data)
+def check_channels(spec: ArchSpec, channels: int) -> None:
+    """Raise DataError when ``spec`` does not take images of ``channels`` channels."""
     if spec.in_channels != channels:
         raise DataError(
             f"the spec expects {spec.in_channels} input channels, the data has {channels} "
-            "(images are loaded as grayscale)",
-            hint="set in_channels in the spec to match the images",
+            f"(loaded with --channels {channels})",
+            hint=f"pass --channels {spec.in_channels}, or set in_channels in the spec to "
+            f"{channels}",
         )
+
+
+def check_compatible(spec: ArchSpec, data: DefectDataset) -> None:
+    """Raise DataError when ``data`` cannot train ``spec`` (channels, classes, masks)."""
+    check_channels(spec, data_channels(data))
     data.check_task(spec.task)
     if spec.task == "classify" and spec.num_classes != data.num_classes:
         raise DataError(
@@ -51,7 +64,7 @@ def check_compatible(spec: ArchSpec, data: DefectDataset) -> None:
         )
 
 
-def costs_of(spec: ArchSpec, model: nn.Module) -> dict[str, Any]:
+def costs_of(spec: ArchSpec) -> dict[str, Any]:
     """MACs and parameters, counted exactly (gensynth.constraints.count_costs)."""
     from gensynth.constraints import count_costs
 
@@ -146,18 +159,29 @@ def train_to_dir(
         "test": test,
         "val": val,
         **_training_part(result),
-        **costs_of(spec, model),
+        **costs_of(spec),
         "data": _data_part(data, data_source),
         "seed": config.seed,
         "training": config.to_dict(),
         "distillation": distillation,
-        "preprocessing": PREPROCESSING,
+        "preprocessing": preprocessing_of(spec, data),
+        "device": result.device,
         "timings": timings,
         **stamp(),
     }
     save_model_dir(out, spec, model, metrics)
     _figures(out, metrics)
     return metrics
+
+
+def preprocessing_of(spec: ArchSpec, data: DefectDataset) -> dict[str, Any]:
+    """The record ``predict`` applies: the data's channels and resize policy at the
+    model's input size."""
+    from gensynth.data.preprocess import Preprocessing
+
+    prep = Preprocessing(channels=data.channels, input_size=spec.input_size,
+                         resize=data.resize)  # type: ignore[arg-type]  # fmt: skip
+    return prep.to_dict()
 
 
 def _training_part(result: FitResult) -> dict[str, Any]:
@@ -182,6 +206,9 @@ def _data_part(data: DefectDataset, source: str) -> dict[str, Any]:
         "fingerprint": data.fingerprint,
         "class_names": list(data.class_names),
         "input_size": data.input_size,
+        "channels": data.channels,
+        "resize": data.resize,
+        "split_file": data.split_file,
         "split_counts": {
             s: sum(row[s] for row in counts.values()) for s in ("train", "val", "test")
         },

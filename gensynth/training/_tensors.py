@@ -29,7 +29,10 @@ __all__ = [
     "to_input",
 ]
 
-#: How raw uint8 pixels become model input; recorded in metrics.json, used by every consumer.
+#: The default preprocessing in words (grey, stretched; pixels x / 127.5 - 1 as in
+#: :func:`to_input` and ``gensynth.data.preprocess.normalize``). metrics.json records the
+#: full record, ``Preprocessing.to_dict()`` (channels, input size, resize policy); folders
+#: written before it hold this text, which ``Preprocessing.from_dict`` reads as the default.
 PREPROCESSING = "grayscale uint8 -> resize (bilinear, antialias) -> x / 127.5 - 1"
 
 _RESIZE_CHUNK = 256  # images resized per interpolate call: bounds the float copy in memory
@@ -37,7 +40,7 @@ _RESIZE_CHUNK = 256  # images resized per interpolate call: bounds the float cop
 
 @dataclasses.dataclass(frozen=True)
 class Prepared:
-    """One split as tensors: images uint8 (N,1,S,S), labels int64 (N,), masks uint8 0..255."""
+    """One split as tensors: images uint8 (N,C,S,S), labels int64 (N,), masks uint8 0..255."""
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -73,7 +76,7 @@ def num_threads(threads: int | None) -> Iterator[None]:
 
 
 def resize_images(images: torch.Tensor, size: int | None, *, binary: bool = False) -> torch.Tensor:
-    """Resize uint8 (N,1,H,W) to (N,1,size,size), bilinear with antialias, still uint8.
+    """Resize uint8 (N,C,H,W) to (N,C,size,size), bilinear with antialias, still uint8.
 
     Masks (``binary``, 0/1) come back as soft coverage 0..255, so thin defects such as
     scratches survive a downscale instead of vanishing under nearest-neighbour sampling.

@@ -169,9 +169,9 @@ CASES = [
          "{explore} --storage postgresql://u@127.0.0.1:1/db?password=qu3rySecret", 1,
          "needs a PostgreSQL driver", "no-pg-driver"),
     Case("ex-ctrl-c", "{explore}", 130, "Interrupted",
-         "interrupt:gensynth.explore:explore"),
+         "interrupt:gensynth.exploration:explore"),
     # studies
-    Case("st-list-no-storage-option", "studies list", 2, "--storage"),
+    Case("st-list-default-storage-missing", "studies list", 1, "no study file 'gensynth.db'"),
     Case("st-list-missing-file", "studies list --storage sqlite:///{new}/nope.db", 1,
          "no study file"),
     Case("st-list-garbage-journal", "studies list --storage journal:///{garbage_log}", 1,

@@ -93,12 +93,12 @@ def test_check_passes_with_exit_0_and_a_table(spec_file):
     assert "FAIL" not in result.stdout
 
 
-def test_check_fails_with_exit_1_and_json(spec_file):
+def test_check_fails_with_exit_3_and_json(spec_file):
     result = runner.invoke(
         app,
         ["constraints", "check", str(spec_file), "--flops", "50M", "--tolerance", "0.1", "--json"],
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     data = json.loads(result.stdout)
     assert data["feasible"] is False and data["costs"]["macs"] == 99_464_896
     (macs,) = data["indicators"]
@@ -194,4 +194,4 @@ def test_repair_command_writes_a_spec_inside_the_band(spec_file, tmp_path):
     assert FlopsBand(50_000_000).contains(count_costs(load_spec(out)).macs)
     assert "repaired in" in result.stderr
     cheap = runner.invoke(app, ["constraints", "repair", str(spec_file), "--flops", "100G"])
-    assert cheap.exit_code == 1 and "Infeasible:" in cheap.stderr and cheap.stdout == ""
+    assert cheap.exit_code == 3 and "Infeasible:" in cheap.stderr and cheap.stdout == ""

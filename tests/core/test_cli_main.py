@@ -60,6 +60,21 @@ def test_other_errors_exit_1():
     assert "Error: no images in 'x'" in result.stderr
 
 
+def test_a_negative_verdict_exits_3():
+    from gensynth.errors import RequirementUnmet
+
+    result = runner.invoke(_app_raising(RequirementUnmet("no finalist reached 99%")), ["boom"])
+    assert result.exit_code == 3
+    assert "Error: no finalist reached 99%" in result.stderr
+
+
+def test_the_exit_code_table():
+    from gensynth.cli._common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_NEGATIVE, EXIT_USAGE
+
+    assert (EXIT_ERROR, EXIT_USAGE, EXIT_NEGATIVE, EXIT_INTERRUPTED) == (1, 2, 3, 130)
+    assert cli_main.INTERRUPTED == EXIT_INTERRUPTED
+
+
 def test_debug_shows_the_traceback_then_the_error_line(monkeypatch):
     monkeypatch.setenv("GENSYNTH_DEBUG", "1")
     result = runner.invoke(_app_raising(DataError("boom")), ["boom"])

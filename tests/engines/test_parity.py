@@ -13,7 +13,7 @@ from typing import Any
 import optuna
 import pytest
 
-from gensynth.explore import explore
+from gensynth.exploration import explore
 from gensynth.search.study_spec import ExploreOptions, resolve_options
 from gensynth.studies.records import Attr
 from gensynth.studies.storage import open_storage

@@ -136,7 +136,7 @@ def test_fail_under_exit_codes(model_dir, tmp_path):
     passing = explain(model_dir, tmp_path / "a", *args, "--fail-under", "impact_score=0")
     assert passing.exit_code == 0, passing.output
     failing = explain(model_dir, tmp_path / "b", *args, "--fail-under", "gradcam.mask_energy=1.0")
-    assert failing.exit_code == 1, failing.output
+    assert failing.exit_code == 3, failing.output
     assert "Gate failed: gradcam mask_energy" in failing.stderr
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert summary["gates"][0]["passed"] is False

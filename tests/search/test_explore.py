@@ -8,7 +8,7 @@ import pytest
 from search_builders import tiny_dataset, tiny_spec
 
 from gensynth.errors import ConfigError, GensynthError, TrialFailed
-from gensynth.explore import explore
+from gensynth.exploration import explore
 from gensynth.prototypes import spec_from_dict
 from gensynth.prototypes.params import encode
 from gensynth.search import inquisitor as inquisitor_module

@@ -8,7 +8,7 @@ from search_builders import tiny_dataset, tiny_spec
 from typer.testing import CliRunner
 
 from gensynth.cli.main import app
-from gensynth.explore import explore
+from gensynth.exploration import explore
 
 runner = CliRunner()
 

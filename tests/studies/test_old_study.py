@@ -15,7 +15,7 @@ from pathlib import Path
 import optuna
 from studies_builders import write_class_folder
 
-from gensynth.explore import explore
+from gensynth.exploration import explore
 from gensynth.search.study_spec import ExploreOptions, resolve_options
 from gensynth.studies.leaderboard import leaderboard
 from gensynth.studies.records import Attr, constraints_of

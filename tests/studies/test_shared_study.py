@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from gensynth.cli.main import app
 from gensynth.errors import ConfigError, StorageError
-from gensynth.explore import explore
+from gensynth.exploration import explore
 from gensynth.search.study_spec import ExploreOptions, resolve_options
 from gensynth.studies.leaderboard import leaderboard
 from gensynth.studies.records import Attr, constraints_of

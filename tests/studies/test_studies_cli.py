@@ -171,3 +171,31 @@ def test_every_studies_command_has_an_example_in_its_help():
         result = runner.invoke(app, ["studies", command, "--help"])
         assert result.exit_code == 0
         assert "Example: gensynth studies " + command in " ".join(result.stdout.split())
+
+
+def test_studies_read_gensynth_storage_when_no_flag(crafted, monkeypatch):
+    url, _ = crafted
+    monkeypatch.setenv("GENSYNTH_STORAGE", url)
+    result = runner.invoke(app, ["studies", "show", "crafted", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [r["trial"] for r in json.loads(result.stdout)["leaderboard"]] == [2, 0, 1]
+
+
+def test_studies_default_to_explores_storage(tmp_path, monkeypatch):
+    import optuna
+
+    monkeypatch.delenv("GENSYNTH_STORAGE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    optuna.create_study(study_name="here", storage="sqlite:///gensynth.db")
+    result = runner.invoke(app, ["studies", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [s["name"] for s in json.loads(result.stdout)["studies"]] == ["here"]
+
+
+def test_explore_options_read_gensynth_storage(monkeypatch):
+    from gensynth.search.study_spec import ExploreOptions, resolve_options
+
+    monkeypatch.setenv("GENSYNTH_STORAGE", "journal:///team.log")
+    assert resolve_options(ExploreOptions()).storage == "journal:///team.log"
+    monkeypatch.delenv("GENSYNTH_STORAGE")
+    assert resolve_options(ExploreOptions()).storage == "sqlite:///gensynth.db"

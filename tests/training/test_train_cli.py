@@ -26,7 +26,7 @@ def toy_loader(monkeypatch):
     """Serves toy data sets to the command in place of gensynth.data.load_dataset."""
     calls: list[dict] = []
 
-    def load_dataset(source, *, task, input_size, format=None, seed=0, skip_bad=False):
+    def load_dataset(source, *, task, input_size, format=None, seed=0, skip_bad=False, **_look):
         calls.append({"source": source, "task": task, "input_size": input_size, "seed": seed})
         classes = 6 if source == "six" else 3
         return toy_dataset(task if source != "classify-only" else "classify", classes=classes)
