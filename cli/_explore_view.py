@@ -271,10 +271,17 @@ def _latency_lines(latency: FinalLatency) -> list[str]:
         if other is not None and stats is not None:
             lines.append(
                 f"  {label} in the same run: {other.median_ms:.2f} ms → the winner is "
-                f"{_times(stats.speedup)} (rounds {min(stats.block_speedups):.2f}–"
-                f"{max(stats.block_speedups):.2f})"
+                f"{_times(stats.speedup)} (rounds {_round_range(stats)})"
             )
     return lines
+
+
+def _round_range(stats: Any) -> str:
+    """The rounds' range in the headline's own terms: speed-ups, or slow-downs when slower."""
+    rounds = list(stats.block_speedups)
+    if stats.speedup < 1:
+        rounds = [1 / r for r in rounds if r > 0]
+    return f"{min(rounds):.2f}–{max(rounds):.2f}" if rounds else "-"
 
 
 def _times(speedup: float) -> str:

@@ -24,3 +24,15 @@ def test_a_screen_that_keeps_none_says_none(capsys):
     RichExploreView().screened(screen)
     text = " ".join(capsys.readouterr().err.split())
     assert "within 5%): none" in text and "#3 (+100%)" in text
+
+
+def test_round_range_reads_like_its_headline():
+    from types import SimpleNamespace
+
+    from gensynth.cli._explore_view import _round_range, _times
+
+    slower = SimpleNamespace(speedup=1 / 1.10, block_speedups=[0.84, 0.98])
+    assert _times(slower.speedup) == "1.10× slower"
+    assert _round_range(slower) == "1.02–1.19"
+    faster = SimpleNamespace(speedup=65.7, block_speedups=[62.38, 66.57])
+    assert _round_range(faster) == "62.38–66.57"
