@@ -46,6 +46,4 @@ def test_explore_train_load_and_predict_from_python(tmp_path, monkeypatch):
 
     synthesize(tmp_path / "imgs", per_class=1, size=32, seed=3)
     rows = list(gensynth.predict(best, [tmp_path / "imgs"]))
-    assert len(rows) == 6 and all(
-        r.label in loaded.metrics["data"]["class_names"] for r in rows
-    )
+    assert len(rows) == 6 and all(r.label in loaded.metrics["data"]["class_names"] for r in rows)
