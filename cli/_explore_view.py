@@ -251,7 +251,7 @@ def _winner_lines(result: ExploreResult, metric_name: str) -> list[str]:
     if final.latency is not None:
         lines += _latency_lines(final.latency)
     lines.append(f"  files: {final.model_dir}/ (spec.yaml, weights.safetensors, model.onnx, "
-                 "metrics.json, curves.png)")  # fmt: skip
+                 "metrics.json, MODEL_CARD.md, curves.png)")  # fmt: skip
     return lines
 
 
