@@ -14,18 +14,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from gensynth.backends._base import (
     BACKENDS,
-    Backend,
     Runner,
     RuntimeOptions,
     RuntimeSettings,
     has_module,
     resolve_threads,
 )
-from gensynth.backends._export import onnx_bytes
+from gensynth.backends._onnx_file import OnnxFileBackend
 
 if TYPE_CHECKING:
     import numpy as np
-    from torch import nn
 
 __all__ = [
     "SPINNING_KEY",
@@ -101,7 +99,7 @@ def session_options(threads: int, options: RuntimeOptions) -> Any:
     return settings
 
 
-class OnnxRuntimeBackend(Backend):
+class OnnxRuntimeBackend(OnnxFileBackend):
     """Exports to ONNX in memory and runs it with one ONNX Runtime execution provider."""
 
     provider: ClassVar[str]
@@ -119,18 +117,6 @@ class OnnxRuntimeBackend(Backend):
                 f"(install it: {self.install_hint})"
             )
         return True, ""
-
-    def prepare(
-        self,
-        model: nn.Module,
-        input_shape: tuple[int, int, int],
-        *,
-        batch: int,
-        threads: int | None,
-        options: RuntimeOptions | None = None,
-    ) -> Runner:
-        data, _ = onnx_bytes(model, input_shape, dynamic_batch=True)
-        return self.prepare_onnx(data, batch=batch, threads=threads, options=options)
 
     def prepare_onnx(
         self,

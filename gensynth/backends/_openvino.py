@@ -8,18 +8,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from gensynth.backends._base import (
     BACKENDS,
-    Backend,
     Runner,
     RuntimeOptions,
     RuntimeSettings,
     has_module,
     resolve_threads,
 )
-from gensynth.backends._export import onnx_bytes
+from gensynth.backends._onnx_file import OnnxFileBackend
 
 if TYPE_CHECKING:
     import numpy as np
-    from torch import nn
 
 __all__ = ["OpenVinoBackend"]
 
@@ -50,7 +48,7 @@ class _OpenVinoRunner(Runner):
 
 
 @BACKENDS.register("openvino")
-class OpenVinoBackend(Backend):
+class OpenVinoBackend(OnnxFileBackend):
     """OpenVINO on the CPU, compiled for a fixed batch with an explicit thread count."""
 
     name = "openvino"
@@ -67,18 +65,6 @@ class OpenVinoBackend(Backend):
                 "openvino is not installed (install it: pip install 'gensynth[openvino]')",
             )
         return True, ""
-
-    def prepare(
-        self,
-        model: nn.Module,
-        input_shape: tuple[int, int, int],
-        *,
-        batch: int,
-        threads: int | None,
-        options: RuntimeOptions | None = None,  # OpenVINO has neither setting
-    ) -> Runner:
-        data, _ = onnx_bytes(model, input_shape, dynamic_batch=True)
-        return self.prepare_onnx(data, batch=batch, threads=threads, options=options)
 
     def prepare_onnx(
         self,
