@@ -21,6 +21,7 @@ __all__ = [
     "require_file",
     "require_folder",
     "require_writable_folder",
+    "write_atomically",
 ]
 
 
@@ -172,3 +173,19 @@ def prepare_out_dir(path: Path, *, overwrite: bool, what: str = "output folder")
     check_out_dir(path, overwrite=overwrite, what=what)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def write_atomically(path: Path, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` through a temporary file beside it, so a reader never sees
+    a half-written file and a failure leaves the old one (or none) in place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        if isinstance(data, str):
+            temporary.write_text(data, encoding="utf-8")
+        else:
+            temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 import time
 import warnings
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from gensynth.backends._base import eval_mode, torch_threads
 from gensynth.errors import ConfigError, GensynthError
+from gensynth.paths import write_atomically
 
 if TYPE_CHECKING:
     import numpy as np
@@ -99,7 +99,7 @@ def export_onnx(
     diff = _session_parity(model, data, input_shape, batches)
     if diff > tolerance:
         raise ParityError(diff, tolerance, where=f" at batch {' and '.join(map(str, batches))}")
-    _write_atomically(path, data)
+    write_atomically(path, data)
     return ExportReport(
         path=path,
         max_abs_diff=diff,
@@ -217,14 +217,3 @@ def _opset_of(data: bytes) -> int:
 
     proto = onnx.load_model_from_string(data)
     return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 0)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, so no half file is ever left."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)

@@ -4,7 +4,6 @@ the masks. Nothing appears half-written: files are staged and moved into place a
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -16,7 +15,7 @@ from typing import Any
 
 from gensynth.deploy.predict import ClassPrediction, Prediction, SegmentPrediction
 from gensynth.errors import ConfigError
-from gensynth.paths import check_out_dir, require_writable_folder
+from gensynth.paths import check_out_dir, require_writable_folder, write_atomically
 
 __all__ = ["MASKS_DIR", "PREDICTIONS_FILE", "PredictionOutput", "rows_csv"]
 
@@ -45,16 +44,6 @@ def rows_csv(rows: Sequence[Prediction], mask_dir: str | None = None) -> str:
     writer.writeheader()
     writer.writerows(dicts)
     return buffer.getvalue()
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
 
 
 class PredictionOutput:
@@ -111,7 +100,7 @@ class PredictionOutput:
                 if self.out.suffix.lower() == ".json"
                 else rows_csv(rows)
             )
-            _write_atomically(self.out, text)
+            write_atomically(self.out, text)
             return [self.out]
         self.out.mkdir(parents=True, exist_ok=True)
         written = []
@@ -123,7 +112,7 @@ class PredictionOutput:
                 os.replace(source, target)
             written.append(self.out / MASKS_DIR)
             self.abort()
-        _write_atomically(self.out / PREDICTIONS_FILE, rows_csv(rows, self.mask_dir))
+        write_atomically(self.out / PREDICTIONS_FILE, rows_csv(rows, self.mask_dir))
         return [self.out / PREDICTIONS_FILE, *written]
 
     def abort(self) -> None:

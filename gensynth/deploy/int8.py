@@ -36,6 +36,7 @@ from gensynth.deploy.int8_data import (
 from gensynth.deploy.int8_status import Int8Rejected
 from gensynth.deploy.predict import INT8_ONNX_FILE
 from gensynth.errors import ConfigError, DataError
+from gensynth.paths import write_atomically
 from gensynth.vocabulary import ONNX_FILE
 
 if TYPE_CHECKING:
@@ -263,7 +264,7 @@ def export_int8(
     fp32_score, int8_score = float(fp32_metrics[metric]), float(int8_metrics[metric])
     drop, passed = int8_verdict(fp32_score, int8_score, max_drop)
     target = loaded.path / INT8_ONNX_FILE
-    _write_atomically(target, int8)
+    write_atomically(target, int8)
     calib = {
         "split": "train",
         "images": len(indices),
@@ -357,19 +358,6 @@ def _save(loaded: LoadedModel, record: dict[str, Any]) -> None:
         raise DataError(f"{path} is not valid JSON") from None
     current[INT8_KEY] = record
     write_metrics(loaded.path, current)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    import contextlib
-    import os
-
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
 
 
 def check_int8_passed(result: Int8Result) -> None:

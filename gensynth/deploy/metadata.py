@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from gensynth.data.preprocess import Preprocessing
 from gensynth.errors import DataError
+from gensynth.paths import write_atomically
 from gensynth.vocabulary import ONNX_FILE
 
 if TYPE_CHECKING:
@@ -221,13 +222,7 @@ def stamp_onnx(path: Path, metadata: ModelMetadata) -> None:
     for key, value in [*kept, *metadata.to_props().items()]:
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(model.SerializeToString())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    write_atomically(path, model.SerializeToString())
 
 
 def onnx_props(path: Path) -> dict[str, str]:
